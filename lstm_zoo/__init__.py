@@ -1,0 +1,8 @@
+"""lstm_zoo: the original 1997 LSTM for Keras 3, its benchmark tasks and applications."""
+
+__version__ = "0.1.0"
+
+from lstm_zoo import datasets, layers  # noqa: E402
+from lstm_zoo.layers import LSTM1997, LSTM1997Cell  # noqa: E402
+
+__all__ = ["LSTM1997", "LSTM1997Cell", "datasets", "layers", "__version__"]

@@ -1,0 +1,169 @@
+"""`LSTM1997`: a `keras.layers.LSTM`-like layer that runs the 1997 cell."""
+
+import inspect
+
+import keras
+from keras import ops
+
+from lstm_zoo.layers.lstm1997_cell import LSTM1997Cell
+
+# Constructor arguments forwarded to the cell (everything the cell takes).
+_CELL_ARGS = tuple(
+    name
+    for name in inspect.signature(LSTM1997Cell.__init__).parameters
+    if name not in ("self", "kwargs")
+)
+
+
+@keras.saving.register_keras_serializable(package="lstm_zoo")
+class LSTM1997(keras.layers.RNN):
+    """Long Short-Term Memory layer, Hochreiter & Schmidhuber (1997).
+
+    A layer like `keras.layers.LSTM` that owns an `LSTM1997Cell` (see its
+    docstring for the equations, the variants and the weight layout). Its
+    outputs equal `keras.layers.RNN(LSTM1997Cell(...))` with the same weights;
+    it is faster because the input projection `inputs @ kernel + bias` of all
+    time steps is computed in one matrix product before the loop, which then
+    only adds the recurrent product.
+
+    Args:
+        units: Positive integer, number of memory cells.
+        return_sequences: Boolean, return the whole output sequence instead of
+            the last output. Default `False`.
+        return_state: Boolean, also return the final states. Default `False`.
+        go_backwards: Boolean, process the sequence backwards and return the
+            reversed sequence. Default `False`.
+        stateful: Boolean, carry the final states of a batch over as the
+            initial states of the next one. Default `False`.
+        unroll: Boolean, unroll the loop (short sequences only). Default
+            `False`.
+        zero_output_for_mask: Boolean, output zeros rather than the previous
+            output at masked steps (when returning sequences). Default `False`.
+        activity_regularizer: Regularizer for the layer's output.
+        **kwargs: Every argument of `LSTM1997Cell` (`cells_per_block`,
+            `gradient`, `recurrent_input`, `forget_gate`, `peephole`,
+            activations, initializers, gate biases, regularizers, constraints,
+            `dropout`, `recurrent_dropout`, `seed`), plus base layer arguments.
+
+    Call arguments:
+        inputs: A 3D tensor `(batch, timesteps, features)`.
+        mask: Optional boolean tensor `(batch, timesteps)`; `False` steps are
+            skipped (the state is carried over unchanged).
+        training: Python boolean, whether dropout applies.
+        initial_state: Optional list of initial state tensors.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([
+    ...     keras.Input((None, 2)),
+    ...     LSTM1997(16, cells_per_block=2),
+    ...     keras.layers.Dense(1),
+    ... ])
+    >>> model(np.zeros((3, 100, 2), "float32")).shape
+    (3, 1)
+    """
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        activity_regularizer=None,
+        **kwargs,
+    ):
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _CELL_ARGS}
+        cell = LSTM1997Cell(
+            units,
+            dtype=kwargs.get("dtype", None),
+            trainable=kwargs.get("trainable", True),
+            name="lstm1997_cell",
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+
+    def _check_sequences(self, sequences):
+        shape = tuple(sequences.shape)
+        if len(shape) != 3:
+            raise ValueError(
+                f"Argument `inputs` of {type(self).__name__} must have rank 3 "
+                f"(batch, timesteps, features); received inputs.shape={shape}"
+            )
+        if self.cell.built and shape[-1] is not None and shape[-1] != self.cell.input_dim:
+            raise ValueError(
+                f"Argument `inputs` must have {self.cell.input_dim} features, as "
+                f"layer '{self.name}' was built with; received inputs.shape={shape}"
+            )
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences(keras.KerasTensor(sequences_shape))
+        super().build(sequences_shape, initial_state_shape)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        if training and 0.0 < cell.dropout < 1.0:
+            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(dp_mask, axis=1)
+        projections = cell.project_inputs(sequences)
+
+        def step(projection, states):
+            return cell.step(projection, states, training=training)
+
+        return keras.src.backend.rnn(
+            step,
+            projections,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        self._check_sequences(sequences)
+        return super().call(
+            sequences, mask=mask, training=training, initial_state=initial_state
+        )
+
+    def get_config(self):
+        cell_config = self.cell.get_config()
+        config = {k: cell_config[k] for k in _CELL_ARGS if k in cell_config}
+        base_config = super().get_config()
+        del base_config["cell"]
+        return {**base_config, **config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _cell_property(name):
+    return property(
+        lambda self: getattr(self.cell, name),
+        doc=f"The cell's `{name}` (see `LSTM1997Cell`).",
+    )
+
+
+# Cell arguments read through the layer, as keras.layers.LSTM allows
+# (`layer.units`, `layer.dropout`, ...).
+for _name in _CELL_ARGS:
+    setattr(LSTM1997, _name, _cell_property(_name))
+del _name
