@@ -10,8 +10,7 @@ baseline. It needs no download.
 import sys
 import time
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 
@@ -42,9 +41,7 @@ def train_adding():
     keras.utils.set_random_seed(FLAGS.seed)
     x, y, _ = adding_problem(FLAGS.train_sequences, FLAGS.length, seed=FLAGS.seed)
     x_val, y_val, _ = adding_problem(512, FLAGS.length, seed=FLAGS.seed + 1)
-    x_test, y_test, _ = adding_problem(
-        FLAGS.test_sequences, FLAGS.length, seed=FLAGS.seed + 2
-    )
+    x_test, y_test, _ = adding_problem(FLAGS.test_sequences, FLAGS.length, seed=FLAGS.seed + 2)
     model = keras.Sequential(
         [
             keras.Input((None, 2)),

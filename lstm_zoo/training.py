@@ -22,6 +22,9 @@ class TimeLimit(keras.callbacks.Callback):
         self.seconds = float(seconds)
         self.stopped_early = False
 
+    def get_config(self):
+        return {"seconds": self.seconds}
+
     def on_train_begin(self, logs=None):
         self._start = time.monotonic()
         self.stopped_early = False

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The float64 reference comparisons need 64-bit floats on JAX too.
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

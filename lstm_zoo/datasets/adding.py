@@ -32,9 +32,7 @@ def _check(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"Argument `{name}` must be an integer; received: {name}={value!r}")
     if value < minimum:
-        raise ValueError(
-            f"Argument `{name}` must be >= {minimum}; received: {name}={value!r}"
-        )
+        raise ValueError(f"Argument `{name}` must be >= {minimum}; received: {name}={value!r}")
     return int(value)
 
 

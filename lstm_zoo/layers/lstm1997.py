@@ -139,9 +139,7 @@ class LSTM1997(keras.layers.RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         self._check_sequences(sequences)
-        return super().call(
-            sequences, mask=mask, training=training, initial_state=initial_state
-        )
+        return super().call(sequences, mask=mask, training=training, initial_state=initial_state)
 
     def get_config(self):
         cell_config = self.cell.get_config()

@@ -8,10 +8,7 @@ and calls the same step.
 import numbers
 
 import keras
-from keras import constraints
-from keras import initializers
-from keras import ops
-from keras import regularizers
+from keras import constraints, initializers, ops, regularizers
 from keras.layers import Layer
 
 from lstm_zoo.layers import activations
@@ -56,23 +53,16 @@ def staggered_gate_biases(blocks, start=-1.0, step=-1.0):
 
 
 def _check_positive_int(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value <= 0
-    ):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(
-            f"Argument `{name}` must be a positive integer; "
-            f"received: {name}={value!r}"
+            f"Argument `{name}` must be a positive integer; received: {name}={value!r}"
         )
     return int(value)
 
 
 def _check_rate(name, value):
     if not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1]; received: {name}={value!r}"
-        )
+        raise ValueError(f"Argument `{name}` must be a float in [0, 1]; received: {name}={value!r}")
     return float(value)
 
 
@@ -256,12 +246,8 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         self.bias_initializer = initializers.get(bias_initializer)
         self.peephole_initializer = initializers.get(peephole_initializer)
         self.input_gate_bias = self._check_gate_bias("input_gate_bias", input_gate_bias)
-        self.output_gate_bias = self._check_gate_bias(
-            "output_gate_bias", output_gate_bias
-        )
-        self.forget_gate_bias = self._check_gate_bias(
-            "forget_gate_bias", forget_gate_bias
-        )
+        self.output_gate_bias = self._check_gate_bias("output_gate_bias", output_gate_bias)
+        self.forget_gate_bias = self._check_gate_bias("forget_gate_bias", forget_gate_bias)
 
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
@@ -498,10 +484,7 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         return self.step(self.project_inputs(inputs), states, training=training)
 
     def get_initial_state(self, batch_size=None):
-        return [
-            ops.zeros((batch_size, size), dtype=self.compute_dtype)
-            for size in self.state_size
-        ]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
 
     def get_config(self):
         config = {
@@ -516,18 +499,14 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
             "peephole": self.peephole,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(
-                self.recurrent_initializer
-            ),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "peephole_initializer": initializers.serialize(self.peephole_initializer),
             "input_gate_bias": self.input_gate_bias,
             "output_gate_bias": self.output_gate_bias,
             "forget_gate_bias": self.forget_gate_bias,
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(
-                self.recurrent_regularizer
-            ),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "peephole_regularizer": regularizers.serialize(self.peephole_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),

@@ -46,8 +46,17 @@ class Net:
         D_r = input_dim + recurrent_dim + 1 (the last column is the bias).
     """
 
-    def __init__(self, rng, input_dim, units, cells_per_block=1, forget_gate=False,
-                 peephole=False, cells_and_gates=False, scale=0.5):
+    def __init__(
+        self,
+        rng,
+        input_dim,
+        units,
+        cells_per_block=1,
+        forget_gate=False,
+        peephole=False,
+        cells_and_gates=False,
+        scale=0.5,
+    ):
         self.input_dim = input_dim
         self.units = units
         self.S = cells_per_block
@@ -93,8 +102,22 @@ def forward(net, x, s0=None, y0=None):
     y_in = np.zeros((batch, B))
     y_out = np.zeros((batch, B))
     y_phi = np.zeros((batch, B))
-    rec = {k: [] for k in ("y_c", "s_c", "y_in", "y_out", "y_phi", "net_in",
-                           "net_out", "net_phi", "net_c", "r", "s_prev")}
+    rec = {
+        k: []
+        for k in (
+            "y_c",
+            "s_c",
+            "y_in",
+            "y_out",
+            "y_phi",
+            "net_in",
+            "net_out",
+            "net_phi",
+            "net_c",
+            "r",
+            "s_prev",
+        )
+    }
     for t in range(steps):
         recurrent = [y_c]
         if net.cells_and_gates:
@@ -135,10 +158,19 @@ def forward(net, x, s0=None, y0=None):
                 new_y_c[:, v] = new_y_out[:, j] * h(new_s[:, v])
         s, y_c, y_in, y_out = new_s, new_y_c, new_y_in, new_y_out
         y_phi = new_y_phi
-        for key, value in (("y_c", y_c), ("s_c", s), ("y_in", y_in),
-                           ("y_out", y_out), ("y_phi", y_phi), ("net_in", n_in),
-                           ("net_out", n_out), ("net_phi", n_phi), ("net_c", n_c),
-                           ("r", r), ("s_prev", s_prev)):
+        for key, value in (
+            ("y_c", y_c),
+            ("s_c", s),
+            ("y_in", y_in),
+            ("y_out", y_out),
+            ("y_phi", y_phi),
+            ("net_in", n_in),
+            ("net_out", n_out),
+            ("net_phi", n_phi),
+            ("net_c", n_c),
+            ("r", r),
+            ("s_prev", s_prev),
+        ):
             rec[key].append(value)
     return {k: np.stack(v, axis=1) for k, v in rec.items()}
 
@@ -182,8 +214,9 @@ def truncated_gradients(net, x, coeffs):
             y_out = fw["y_out"][:, t, j]
             y_in = fw["y_in"][:, t, j]
             for v in range(j * S, (j + 1) * S):
-                delta_s[:, v] = (e_y[:, v] * y_out * h_prime(s[:, v])
-                                 + y_phi_next[:, j] * delta_s_next[:, v])
+                delta_s[:, v] = (
+                    e_y[:, v] * y_out * h_prime(s[:, v]) + y_phi_next[:, j] * delta_s_next[:, v]
+                )
                 d_out[:, j] += e_y[:, v] * h(s[:, v])
                 d_in[:, j] += delta_s[:, v] * g(fw["net_c"][:, t, v])
                 d_phi[:, j] += delta_s[:, v] * s_prev[:, v]
@@ -216,7 +249,7 @@ def to_layer_weights(net):
     """Layer weights in the order of `cell.weights` (the layout contract)."""
     rows = _gate_blocks(net)
     d, rdim = net.input_dim, net.recurrent_dim
-    weights = [rows[:, :d].T, rows[:, d:d + rdim].T, rows[:, -1]]
+    weights = [rows[:, :d].T, rows[:, d : d + rdim].T, rows[:, -1]]
     if net.peephole:
         weights += [net.p_in] + ([net.p_phi] if net.forget_gate else []) + [net.p_out]
     return weights
@@ -227,7 +260,7 @@ def grads_to_layer_order(net, grads):
     parts = [grads["W_in"]] + ([grads["W_phi"]] if net.forget_gate else [])
     rows = np.concatenate(parts + [grads["W_c"], grads["W_out"]], axis=0)
     d, rdim = net.input_dim, net.recurrent_dim
-    out = [rows[:, :d].T, rows[:, d:d + rdim].T, rows[:, -1]]
+    out = [rows[:, :d].T, rows[:, d : d + rdim].T, rows[:, -1]]
     if net.peephole:
         out += [grads["p_in"]] + ([grads["p_phi"]] if net.forget_gate else []) + [grads["p_out"]]
     return out

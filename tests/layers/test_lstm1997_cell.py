@@ -36,8 +36,9 @@ def make_net(config, input_dim=3, units=4, seed=0):
 
 
 def make_layer(net, config, dtype="float64", **kwargs):
-    layer = LSTM1997(net.units, return_sequences=True, return_state=True, dtype=dtype,
-                     **config, **kwargs)
+    layer = LSTM1997(
+        net.units, return_sequences=True, return_state=True, dtype=dtype, **config, **kwargs
+    )
     layer.build((None, None, net.input_dim))
     layer.set_weights(ref.to_layer_weights(net))
     return layer
@@ -121,14 +122,20 @@ def test_full_gradient_matches_finite_differences(name):
 
 
 def _cec_layer(units, input_gate_bias, cell_bias=None, **kwargs):
-    layer = LSTM1997(units, return_state=True, kernel_initializer="zeros",
-                     recurrent_initializer="zeros", input_gate_bias=input_gate_bias,
-                     output_gate_bias=0.0, **kwargs)
+    layer = LSTM1997(
+        units,
+        return_state=True,
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+        input_gate_bias=input_gate_bias,
+        output_gate_bias=0.0,
+        **kwargs,
+    )
     layer.build((None, None, 2))
     if cell_bias is not None:
         kernel, recurrent, bias = layer.get_weights()[:3]
         start = bias.size - 2 * units  # cell-input block sits before the output gates
-        bias[start:start + units] = cell_bias
+        bias[start : start + units] = cell_bias
         layer.set_weights([kernel, recurrent, bias] + layer.get_weights()[3:])
     return layer
 
@@ -157,8 +164,9 @@ def test_cec_accumulates_without_forget_gate():
     increment = 4.0 / (1.0 + np.exp(-1.0)) - 2.0
     np.testing.assert_allclose(ops.convert_to_numpy(s), steps * increment, rtol=1e-4)
     # With a forget gate at 0.5 the same input saturates at 2 * increment.
-    forgetful = _cec_layer(units, input_gate_bias=200.0, cell_bias=1.0,
-                           forget_gate=True, forget_gate_bias=0.0)
+    forgetful = _cec_layer(
+        units, input_gate_bias=200.0, cell_bias=1.0, forget_gate=True, forget_gate_bias=0.0
+    )
     _, _, s_f = forgetful(x)
     np.testing.assert_allclose(ops.convert_to_numpy(s_f), 2 * increment, rtol=1e-4)
 
@@ -166,8 +174,13 @@ def test_cec_accumulates_without_forget_gate():
 def test_staggered_gate_biases_initialise_per_block():
     assert staggered_gate_biases(4) == [-1.0, -2.0, -3.0, -4.0]
     assert staggered_gate_biases(2, start=-3.0, step=-3.0) == [-3.0, -6.0]
-    cell = LSTM1997Cell(4, cells_per_block=2, input_gate_bias=[-3.0, -6.0],
-                        output_gate_bias=-1.0, bias_initializer="ones")
+    cell = LSTM1997Cell(
+        4,
+        cells_per_block=2,
+        input_gate_bias=[-3.0, -6.0],
+        output_gate_bias=-1.0,
+        bias_initializer="ones",
+    )
     keras.layers.RNN(cell).build((None, None, 1))
     bias = ops.convert_to_numpy(cell.bias)
     np.testing.assert_array_equal(bias, [-3, -6, 1, 1, 1, 1, -1, -1])
