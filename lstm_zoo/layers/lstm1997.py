@@ -5,6 +5,7 @@ import inspect
 import keras
 from keras import ops
 
+from lstm_zoo.layers import activations
 from lstm_zoo.layers.lstm1997_cell import LSTM1997Cell
 
 # Constructor arguments forwarded to the cell (everything the cell takes).
@@ -39,6 +40,13 @@ class LSTM1997(keras.layers.RNN):
             `False`.
         zero_output_for_mask: Boolean, output zeros rather than the previous
             output at masked steps (when returning sequences). Default `False`.
+        use_fast_path: Boolean (default `True`). On the TensorFlow backend,
+            the default cell (one cell per block, no forget gate, no peephole,
+            `recurrent_input="cells"`, the paper's activations) without mask,
+            recurrent dropout or unrolling runs a dedicated loop with a
+            hand-written gradient (`lstm_zoo.layers.fast_tf`); `False` always
+            uses the generic Keras loop. Both give the same outputs and
+            gradients.
         activity_regularizer: Regularizer for the layer's output.
         **kwargs: Every argument of `LSTM1997Cell` (`cells_per_block`,
             `gradient`, `recurrent_input`, `forget_gate`, `peephole`,
@@ -74,6 +82,7 @@ class LSTM1997(keras.layers.RNN):
         unroll=False,
         zero_output_for_mask=False,
         activity_regularizer=None,
+        use_fast_path=True,
         **kwargs,
     ):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _CELL_ARGS}
@@ -95,6 +104,7 @@ class LSTM1997(keras.layers.RNN):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
+        self.use_fast_path = bool(use_fast_path)
 
     def _check_sequences(self, sequences):
         shape = tuple(sequences.shape)
@@ -113,6 +123,22 @@ class LSTM1997(keras.layers.RNN):
         self._check_sequences(keras.KerasTensor(sequences_shape))
         super().build(sequences_shape, initial_state_shape)
 
+    def _fast_path_applies(self, mask, training):
+        cell = self.cell
+        return (
+            self.use_fast_path
+            and keras.config.backend() == "tensorflow"
+            and mask is None
+            and not self.unroll
+            and cell.cells_per_block == 1
+            and not cell.forget_gate
+            and not cell.peephole
+            and cell.recurrent_input == "cells"
+            and cell.activation is activations.paper_h
+            and cell._fused_sigmoid
+            and not (training and 0.0 < cell.recurrent_dropout < 1.0)
+        )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -121,6 +147,19 @@ class LSTM1997(keras.layers.RNN):
             dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dp_mask, axis=1)
         projections = cell.project_inputs(sequences)
+        if self._fast_path_applies(mask, training):
+            from lstm_zoo.layers import fast_tf
+
+            if self.go_backwards:
+                projections = ops.flip(projections, axis=1)
+            outputs, h_last, s_last = fast_tf.lstm1997_sequence(
+                projections,
+                initial_state[0],
+                initial_state[1],
+                ops.cast(cell.recurrent_kernel, projections.dtype),
+                truncated=cell.gradient == "truncated",
+            )
+            return h_last, outputs, [h_last, s_last]
 
         def step(projection, states):
             return cell.step(projection, states, training=training)
@@ -146,6 +185,7 @@ class LSTM1997(keras.layers.RNN):
         config = {k: cell_config[k] for k in _CELL_ARGS if k in cell_config}
         base_config = super().get_config()
         del base_config["cell"]
+        config["use_fast_path"] = self.use_fast_path
         return {**base_config, **config}
 
     @classmethod

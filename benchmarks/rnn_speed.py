@@ -1,0 +1,298 @@
+"""Side-by-side speed of LSTM1997 against Keras' LSTM and GRU and torch.nn.LSTM.
+
+One process run times, for every shape of the grid (batch, timesteps, 32
+inputs, units), one training step (forward, backward, Adam) and one inference
+pass of each implementation, with and without XLA for the TensorFlow ones, and
+prints each as a ratio to `keras.layers.LSTM` (same XLA setting) and as the
+fraction of the machine's matrix-product peak measured at the start of the run.
+With `--memory`, the peak memory of T = 1000 training is measured in a child
+process per implementation. Writes a markdown table with `--output`.
+
+    python benchmarks/rnn_speed.py                       # quick grid
+    python benchmarks/rnn_speed.py --grid=full --memory --output=results/benchmarks.md
+"""
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("grid", "quick", ["quick", "full"], "Shapes to time.")
+flags.DEFINE_enum("xla", "both", ["both", "on", "off"], "XLA settings for TF implementations.")
+flags.DEFINE_integer("repeats", 5, "Timed repetitions (median reported).", lower_bound=1)
+flags.DEFINE_integer("features", 32, "Input features.", lower_bound=1)
+flags.DEFINE_bool("memory", False, "Measure peak memory of T=1000 training (child processes).")
+flags.DEFINE_string("output", None, "Markdown file to write the table to.")
+flags.DEFINE_list("only", [], "Restrict to these implementations.")
+flags.DEFINE_list("shapes", [], "Override the grid: BATCHxSTEPSxUNITS, e.g. 64x100x128.")
+flags.DEFINE_string("child", None, "Internal: memory measurement 'impl,batch,steps,units'.")
+
+GRIDS = {
+    "quick": [(64, 100, 128), (1, 100, 128), (16, 100, 64), (256, 100, 512), (64, 1000, 128)],
+    "full": [(b, t, u) for b in (1, 16, 64, 256) for t in (100, 1000) for u in (64, 128, 512)],
+}
+# Gate products per unit: the weight of each implementation's matrix products.
+GATES = {
+    "keras.LSTM": 4,
+    "keras.GRU": 3,
+    "LSTM1997 full": 3,
+    "LSTM1997 truncated": 3,
+    "torch.LSTM": 4,
+}
+TF_IMPLS = ["keras.LSTM", "keras.GRU", "LSTM1997 full", "LSTM1997 truncated"]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def matmul_peak():
+    """Measured float32 GFLOP/s of large products, TF and (if present) torch."""
+    import numpy as np
+    import tensorflow as tf
+
+    n = 2048
+    a = tf.constant(np.random.default_rng(0).normal(size=(n, n)).astype("float32"))
+    tf.matmul(a, a).numpy()
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        tf.matmul(a, a).numpy()
+        times.append(time.perf_counter() - start)
+    peaks = {"tensorflow": 2 * n**3 / min(times) / 1e9}
+    torch = _torch()
+    if torch is not None:
+        t = torch.randn(n, n)
+        torch.matmul(t, t)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            torch.matmul(t, t)
+            times.append(time.perf_counter() - start)
+        peaks["torch"] = 2 * n**3 / min(times) / 1e9
+    return peaks
+
+
+def forward_flops(impl, batch, steps, units, features):
+    return 2.0 * batch * steps * (features + units) * GATES[impl] * units
+
+
+def build_tf(impl, units):
+    import keras
+
+    from lstm_zoo.layers import LSTM1997
+
+    if impl == "keras.LSTM":
+        return keras.layers.LSTM(units, return_sequences=True)
+    if impl == "keras.GRU":
+        return keras.layers.GRU(units, return_sequences=True)
+    gradient = impl.split()[-1]
+    return LSTM1997(units, gradient=gradient, return_sequences=True)
+
+
+def tf_functions(impl, batch, steps, units, features, xla):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    layer = build_tf(impl, units)
+    layer.build((batch, steps, features))
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(layer.trainable_variables)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(batch, steps, features)).astype("float32"))
+    y = tf.constant(rng.normal(size=(batch, steps, units)).astype("float32"))
+
+    @tf.function(jit_compile=xla)
+    def train():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(layer(x, training=True) - y))
+        grads = tape.gradient(loss, layer.trainable_variables)
+        optimizer.apply(grads, layer.trainable_variables)
+        return loss
+
+    @tf.function(jit_compile=xla)
+    def infer():
+        return layer(x, training=False)
+
+    return lambda: train().numpy(), lambda: infer().numpy()
+
+
+def torch_functions(batch, steps, units, features):
+    torch = _torch()
+    lstm = torch.nn.LSTM(features, units, batch_first=True)
+    optimizer = torch.optim.Adam(lstm.parameters(), 1e-3)
+    x = torch.randn(batch, steps, features)
+    y = torch.randn(batch, steps, units)
+
+    def train():
+        optimizer.zero_grad()
+        loss = torch.mean((lstm(x)[0] - y) ** 2)
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+
+    def infer():
+        with torch.no_grad():
+            return lstm(x)[0]
+
+    return train, infer
+
+
+def timed(fn, repeats):
+    fn()  # trace / compile / warm up
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def child_memory(spec):
+    """Peak RSS growth (MiB) of three training steps, in this fresh process."""
+    impl, batch, steps, units = spec.split(",")
+    batch, steps, units = int(batch), int(steps), int(units)
+    if impl == "torch.LSTM":
+        train, _ = torch_functions(batch, steps, units, FLAGS.features)
+    else:
+        train, _ = tf_functions(impl, batch, steps, units, FLAGS.features, xla=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(3):
+        train()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mib": (after - before) / 1024.0}))
+
+
+def memory_of(impl, batch, steps, units):
+    result = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            f"--child={impl},{batch},{steps},{units}",
+            f"--features={FLAGS.features}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if result.returncode:
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])["peak_mib"]
+
+
+def main(argv):
+    del argv
+    if FLAGS.child:
+        child_memory(FLAGS.child)
+        return
+    import keras
+    import tensorflow as tf
+
+    torch = _torch()
+    impls = list(TF_IMPLS) + (["torch.LSTM"] if torch is not None else [])
+    if FLAGS.only:
+        impls = [i for i in impls if i in FLAGS.only or i == "keras.LSTM"]
+    xla_settings = {"both": [False, True], "on": [True], "off": [False]}[FLAGS.xla]
+    peaks = matmul_peak()
+    peak = max(peaks.values())
+    header = (
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"TF {tf.__version__}, Keras {keras.__version__}"
+        + (f", torch {torch.__version__}" if torch else "")
+        + "; matmul peak (2048^3 float32): "
+        + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items())
+    )
+    print(header, flush=True)
+    rows = []
+    grid = [tuple(int(v) for v in s.split("x")) for s in FLAGS.shapes] or GRIDS[FLAGS.grid]
+    for batch, steps, units in grid:
+        for xla in xla_settings:
+            results = {}
+            for impl in impls:
+                if impl == "torch.LSTM":
+                    if xla:
+                        continue
+                    train, infer = torch_functions(batch, steps, units, FLAGS.features)
+                else:
+                    train, infer = tf_functions(impl, batch, steps, units, FLAGS.features, xla)
+                results[impl] = (timed(train, FLAGS.repeats), timed(infer, FLAGS.repeats))
+            base_train, base_infer = results["keras.LSTM"]
+            for impl, (t_train, t_infer) in results.items():
+                flops = forward_flops(impl, batch, steps, units, FLAGS.features)
+                row = {
+                    "batch": batch,
+                    "steps": steps,
+                    "units": units,
+                    "xla": "on" if xla else "off",
+                    "impl": impl,
+                    "train_ms": 1e3 * t_train,
+                    "infer_ms": 1e3 * t_infer,
+                    "train_ratio": t_train / base_train,
+                    "infer_ratio": t_infer / base_infer,
+                    "train_peak": 3 * flops / t_train / 1e9 / peak,
+                    "infer_peak": flops / t_infer / 1e9 / peak,
+                    "peak_mib": None,
+                }
+                if FLAGS.memory and steps == 1000 and not xla:
+                    row["peak_mib"] = memory_of(impl, batch, steps, units)
+                rows.append(row)
+                print(
+                    f"B={batch:<3} T={steps:<4} U={units:<3} xla={row['xla']:<3} "
+                    f"{impl:<19} train {row['train_ms']:8.1f} ms ({row['train_ratio']:.2f}x "
+                    f"keras.LSTM, {100 * row['train_peak']:.1f}% peak)  infer "
+                    f"{row['infer_ms']:8.1f} ms ({row['infer_ratio']:.2f}x, "
+                    f"{100 * row['infer_peak']:.1f}% peak)"
+                    + (f"  mem {row['peak_mib']:.0f} MiB" if row["peak_mib"] else ""),
+                    flush=True,
+                )
+    if FLAGS.output:
+        write_markdown(FLAGS.output, header, rows)
+
+
+def write_markdown(path, header, rows):
+    lines = [
+        "# RNN speed: LSTM1997 against its peers",
+        "",
+        f"Command: `python benchmarks/{os.path.basename(__file__)} {' '.join(sys.argv[1:])}`",
+        "",
+        header,
+        "",
+        "Ratios are to `keras.layers.LSTM` at the same shape and XLA setting, in the same "
+        "run. `% peak`: matrix-product FLOPs (training counted as 3x forward) per second "
+        "over the measured matmul peak. Inputs 32 features, float32, return_sequences.",
+        "",
+        "| B | T | units | XLA | implementation | train ms | train ratio | train % peak "
+        "| infer ms | infer ratio | infer % peak | T=1000 train peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        mem = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else ""
+        lines.append(
+            f"| {r['batch']} | {r['steps']} | {r['units']} | {r['xla']} | {r['impl']} "
+            f"| {r['train_ms']:.1f} | {r['train_ratio']:.2f} | {100 * r['train_peak']:.1f} "
+            f"| {r['infer_ms']:.1f} | {r['infer_ratio']:.2f} | {100 * r['infer_peak']:.1f} "
+            f"| {mem} |"
+        )
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    app.run(main)

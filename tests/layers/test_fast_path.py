@@ -1,0 +1,124 @@
+"""The TensorFlow fast path equals the generic loop: outputs and gradients."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from lstm_zoo.layers import LSTM1997
+from tests.conftest import BACKEND
+from tests.layers import reference as ref
+from tests.layers.test_lstm1997_cell import make_net
+
+pytestmark = pytest.mark.tf_only
+
+
+def _pair(gradient, dtype="float64", **kwargs):
+    net = make_net({}, input_dim=3, units=5, seed=11)
+    layers = []
+    for fast in (True, False):
+        layer = LSTM1997(
+            5,
+            gradient=gradient,
+            use_fast_path=fast,
+            dtype=dtype,
+            return_sequences=True,
+            return_state=True,
+            **kwargs,
+        )
+        layer.build((None, None, 3))
+        layer.set_weights(ref.to_layer_weights(net))
+        layers.append(layer)
+    return net, layers
+
+
+def _grads(layer, x, initial, coeffs):
+    import tensorflow as tf
+
+    h0, s0 = (tf.constant(v) for v in initial)
+    with tf.GradientTape() as tape:
+        tape.watch([h0, s0])
+        out, h, s = layer(x, initial_state=[h0, s0])
+        loss = tf.reduce_sum(out * coeffs[0]) + tf.reduce_sum(h * coeffs[1])
+        loss += tf.reduce_sum(s * coeffs[2])
+    grads = tape.gradient(loss, layer.trainable_weights + [h0, s0])
+    # The truncated rule cuts h0 from the gradient: TF reports None, i.e. zero.
+    sources = layer.trainable_weights + [h0, s0]
+    return [np.zeros(v.shape) if g is None else np.asarray(g) for g, v in zip(grads, sources)]
+
+
+@pytest.mark.parametrize("gradient", ["full", "truncated"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_fast_path_equals_generic_loop(gradient, go_backwards):
+    assert BACKEND == "tensorflow"
+    net, (fast, generic) = _pair(gradient, go_backwards=go_backwards)
+    assert fast._fast_path_applies(None, False) and not generic._fast_path_applies(None, False)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 30, 3))
+    initial = [rng.normal(size=(4, 5)), rng.normal(size=(4, 5)) * 3]
+    coeffs = [rng.normal(size=(4, 30, 5)), rng.normal(size=(4, 5)), rng.normal(size=(4, 5))]
+    for a, b in zip(fast(x, initial_state=initial), generic(x, initial_state=initial), strict=True):
+        np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-12)
+    if not go_backwards:
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(fast(x)[0]), ref.forward(net, x)["y_c"], atol=1e-12
+        )
+    got, want = _grads(fast, x, initial, coeffs), _grads(generic, x, initial, coeffs)
+    for g_fast, g_generic in zip(got, want, strict=True):
+        np.testing.assert_allclose(g_fast, g_generic, atol=1e-10)
+
+
+@pytest.mark.parametrize("gradient", ["full", "truncated"])
+def test_fast_path_gradient_under_xla_and_float32(gradient):
+    import tensorflow as tf
+
+    _, (fast, generic) = _pair(gradient, dtype="float32")
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.normal(size=(8, 50, 3)).astype("float32"))
+    y = tf.constant(rng.normal(size=(8, 50, 5)).astype("float32"))
+
+    def grads_of(layer):
+        @tf.function(jit_compile=True)
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(layer(x, training=True)[0] - y))
+            return tape.gradient(loss, layer.trainable_weights)
+
+        return [g.numpy() for g in step()]
+
+    for a, b in zip(grads_of(fast), grads_of(generic), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_fast_path_with_dropout_and_stateful():
+    _, (fast, generic) = _pair("full", dtype="float32", dropout=0.3, seed=5)
+    x = np.random.default_rng(2).normal(size=(2, 9, 3)).astype("float32")
+    # Inference ignores dropout; both paths agree.
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(fast(x)[0]), ops.convert_to_numpy(generic(x)[0]), atol=1e-6
+    )
+    stateful = LSTM1997(5, stateful=True, return_sequences=True)
+    stateful.build((2, None, 3))
+    stateful.set_weights(fast.get_weights())
+    first = ops.convert_to_numpy(stateful(x[:, :4]))
+    second = ops.convert_to_numpy(stateful(x[:, 4:]))
+    np.testing.assert_allclose(
+        np.concatenate([first, second], axis=1), ops.convert_to_numpy(fast(x)[0]), atol=1e-5
+    )
+
+
+def test_fast_path_falls_back_where_it_does_not_apply():
+    layer = LSTM1997(4, cells_per_block=2)
+    assert not layer._fast_path_applies(None, False)
+    layer = LSTM1997(4, recurrent_dropout=0.2)
+    assert layer._fast_path_applies(None, False)
+    assert not layer._fast_path_applies(None, True)
+    layer = LSTM1997(4, activation="tanh")
+    assert not layer._fast_path_applies(None, False)
+    assert not LSTM1997(4)._fast_path_applies(np.ones((2, 3), bool), False)
+    assert (
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(LSTM1997(4, use_fast_path=False))
+        ).use_fast_path
+        is False
+    )
