@@ -44,7 +44,10 @@ def _grads(layer, x, initial, coeffs):
     grads = tape.gradient(loss, layer.trainable_weights + [h0, s0])
     # The truncated rule cuts h0 from the gradient: TF reports None, i.e. zero.
     sources = layer.trainable_weights + [h0, s0]
-    return [np.zeros(v.shape) if g is None else np.asarray(g) for g, v in zip(grads, sources)]
+    return [
+        np.zeros(v.shape) if g is None else np.asarray(g)
+        for g, v in zip(grads, sources, strict=True)
+    ]
 
 
 @pytest.mark.parametrize("gradient", ["full", "truncated"])
