@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from absl import app, flags  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("grid", "quick", ["quick", "full"], "Shapes to time.")
 flags.DEFINE_enum("xla", "both", ["both", "on", "off"], "XLA settings for TF implementations.")
-flags.DEFINE_integer("repeats", 5, "Timed repetitions (median reported).", lower_bound=1)
+flags.DEFINE_integer("repeats", 7, "Timed repetitions (best reported).", lower_bound=1)
 flags.DEFINE_integer("features", 32, "Input features.", lower_bound=1)
 flags.DEFINE_bool("memory", False, "Measure peak memory of T=1000 training (child processes).")
 flags.DEFINE_string("output", None, "Markdown file to write the table to.")
@@ -153,15 +152,23 @@ def torch_functions(batch, steps, units, features):
     return train, infer
 
 
-def timed(fn, repeats):
-    fn()  # trace / compile / warm up
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def timed_round_robin(functions, repeats):
+    """Best-of-`repeats` seconds of each function, timed in turns.
+
+    Every function is warmed up (traced, compiled) first; then each repetition
+    times every function once, so a slow spell of the machine hits all of them
+    alike. The minimum is the least disturbed measurement.
+    """
+    for fn in functions.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        fn()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def child_memory(spec):
@@ -223,7 +230,7 @@ def main(argv):
     grid = [tuple(int(v) for v in s.split("x")) for s in FLAGS.shapes] or GRIDS[FLAGS.grid]
     for batch, steps, units in grid:
         for xla in xla_settings:
-            results = {}
+            functions = {}
             for impl in impls:
                 if impl == "torch.LSTM":
                     if xla:
@@ -231,7 +238,14 @@ def main(argv):
                     train, infer = torch_functions(batch, steps, units, FLAGS.features)
                 else:
                     train, infer = tf_functions(impl, batch, steps, units, FLAGS.features, xla)
-                results[impl] = (timed(train, FLAGS.repeats), timed(infer, FLAGS.repeats))
+                functions[(impl, "train")] = train
+                functions[(impl, "infer")] = infer
+            best = timed_round_robin(functions, FLAGS.repeats)
+            results = {
+                impl: (best[(impl, "train")], best[(impl, "infer")])
+                for impl in impls
+                if (impl, "train") in best
+            }
             base_train, base_infer = results["keras.LSTM"]
             for impl, (t_train, t_infer) in results.items():
                 flops = forward_flops(impl, batch, steps, units, FLAGS.features)
@@ -273,6 +287,7 @@ def write_markdown(path, header, rows):
         "",
         header,
         "",
+        "Times are the best of the repeats, all implementations of a shape timed in turns. "
         "Ratios are to `keras.layers.LSTM` at the same shape and XLA setting, in the same "
         "run. `% peak`: matrix-product FLOPs (training counted as 3x forward) per second "
         "over the measured matmul peak. Inputs 32 features, float32, return_sequences.",

@@ -6,137 +6,147 @@ the paper's activations, no recurrent dropout, no mask and no unrolling; every
 other configuration runs the generic Keras loop. Outputs and gradients equal
 the generic path's to float tolerance (tests/layers/test_fast_path.py).
 
-Why it is faster (benchmarks/rnn_speed.py):
+What it does differently (measured with benchmarks/rnn_speed.py):
 
 - Fewer ops a step. Because 4 sigmoid(x) - 2 = 2 tanh(x / 2) and
-  2 sigmoid(s) - 1 = tanh(s / 2), the loop carries the half state s' = s / 2
-  with the cell-input columns halved once before the loop:
-  s'(t) = s'(t-1) + y_in * tanh(z_c / 2), y_c = y_out * tanh(s'). A step is one
-  product and seven elementwise ops, and it stores only y_c and s'.
-- A hand-written gradient (`tf.custom_gradient`). All elementwise derivative
-  factors are computed for all steps at once after the forward loop, and the
-  weight gradients are single large products over all steps. Full BPTT keeps a
-  backward loop of one product and a few elementwise ops a step; the paper's
-  truncated gradient needs no loop at all: with the recurrent input cut, the
-  error reaching the cell states is a reverse cumulative sum over time.
+  2 sigmoid(s) - 1 = tanh(s / 2), the loop carries the half state s' = s / 2,
+  with the cell-input columns halved and moved last ([input | output | cell])
+  once, in the weights, before the loop:
+  s'(t) = s'(t-1) + y_in * tanh(z_c), y_c = y_out * tanh(s').
+- A hand-written gradient (`tf.custom_gradient`). The loop stores the gate and
+  squashing activations, so the backward pass needs no transcendental
+  function; every elementwise factor is computed for all steps at once, and
+  the weight gradients are single large products over all steps. Full BPTT
+  keeps a backward loop of one product and a few elementwise ops a step; the
+  paper's truncated gradient needs no loop at all: with the recurrent input
+  cut, the error reaching the cell states is a reverse cumulative sum over
+  time.
 """
 
 import tensorflow as tf
 
 
-def _halve_cell_columns(matrix, units):
-    """Scales the cell-input block [U:2U] of the last axis by 1/2."""
-    scale = tf.concat(
-        [
-            tf.ones([units], matrix.dtype),
-            tf.fill([units], tf.constant(0.5, matrix.dtype)),
-            tf.ones([units], matrix.dtype),
-        ],
-        axis=0,
-    )
-    return matrix * scale
+def _reorder(matrix, units):
+    """[input | cell | output] columns -> [input | output | cell / 2]."""
+    gates_in = matrix[..., :units]
+    cells = matrix[..., units : 2 * units]
+    gates_out = matrix[..., 2 * units :]
+    return tf.concat([gates_in, gates_out, 0.5 * cells], axis=-1)
 
 
-def lstm1997_sequence(projections, h0, s0, recurrent_kernel, truncated):
+def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncated):
     """Runs the default 1997 cell over a sequence.
 
     Args:
-        projections: `(batch, T, 3U)` input projections `x @ kernel + bias`,
-            columns [input gate | cell input | output gate].
+        sequences: `(batch, T, features)` inputs (dropout already applied).
+        kernel: `(features, 3U)`, columns [input gate | cell input | output gate].
+        bias: `(3U,)` or `None`.
         h0, s0: `(batch, U)` initial cell outputs and cell states.
-        recurrent_kernel: `(U, 3U)` tensor.
+        recurrent_kernel: `(U, 3U)`.
         truncated: Python bool, the paper's truncated gradient.
 
     Returns:
         `(outputs (batch, T, U), h_T, s_T)`.
     """
     units = recurrent_kernel.shape[0]
-    xp = _halve_cell_columns(projections, units)
-    rk = _halve_cell_columns(recurrent_kernel, units)
-    return _sequence(xp, h0, s0 * 0.5, rk, truncated, units)
+    kernel = _reorder(kernel, units)
+    # Time-major projection of all steps in one product.
+    xp = tf.einsum("btf,fg->tbg", sequences, kernel)
+    if bias is not None:
+        xp += _reorder(bias, units)
+    outputs, h_last, s_last = _sequence(
+        xp, h0, s0 * 0.5, _reorder(recurrent_kernel, units), truncated
+    )
+    return outputs, h_last, 2.0 * s_last
 
 
-def _forward(xp_tm, h0, s0h, rk, units):
-    """Time-major forward loop; returns stacked y_c, s' (T, batch, U) and z."""
-    steps = tf.shape(xp_tm)[0]
-    xs = tf.TensorArray(xp_tm.dtype, size=steps).unstack(xp_tm)
-    hs = tf.TensorArray(xp_tm.dtype, size=steps)
-    ss = tf.TensorArray(xp_tm.dtype, size=steps)
-    zs = tf.TensorArray(xp_tm.dtype, size=steps)
+def _forward(xp, h0, s0h, rk):
+    """Time-major forward loop.
 
-    def body(t, h, s, hs, ss, zs):
+    Returns:
+        Stacked (T, batch, .) cell outputs, gate activations [input | output],
+        tanh(z_c), tanh(s'), and the final half state s'.
+    """
+    units = rk.shape[0]
+    steps = tf.shape(xp)[0]
+    dtype = xp.dtype
+    xs = tf.TensorArray(dtype, size=steps).unstack(xp)
+    hs, gs, cs, ts = (tf.TensorArray(dtype, size=steps) for _ in range(4))
+
+    def body(t, h, s, hs, gs, cs, ts):
         z = xs.read(t) + tf.matmul(h, rk)
-        gates_in, cell_in, gates_out = tf.split(z, 3, axis=1)
-        s = s + tf.sigmoid(gates_in) * tf.tanh(cell_in)
-        h = tf.sigmoid(gates_out) * tf.tanh(s)
-        return t + 1, h, s, hs.write(t, h), ss.write(t, s), zs.write(t, z)
+        z_gates, z_cells = tf.split(z, [2 * units, units], axis=1)
+        gates = tf.sigmoid(z_gates)
+        tanh_c = tf.tanh(z_cells)
+        y_in, y_out = tf.split(gates, 2, axis=1)
+        s = s + y_in * tanh_c
+        tanh_s = tf.tanh(s)
+        h = y_out * tanh_s
+        return (t + 1, h, s, hs.write(t, h), gs.write(t, gates), cs.write(t, tanh_c),
+                ts.write(t, tanh_s))  # fmt: skip
 
-    _, h, s, hs, ss, zs = tf.while_loop(
+    _, _, s, hs, gs, cs, ts = tf.while_loop(
         lambda t, *_: t < steps,
         body,
-        (tf.constant(0), h0, s0h, hs, ss, zs),
+        (tf.constant(0), h0, s0h, hs, gs, cs, ts),
         maximum_iterations=steps,
     )
-    return hs.stack(), ss.stack(), zs.stack()
+    return hs.stack(), gs.stack(), cs.stack(), ts.stack(), s
 
 
-def _sequence(xp, h0, s0h, rk, truncated, units):
+def _sequence(xp, h0, s0h, rk, truncated):
     @tf.custom_gradient
     def run(xp, h0, s0h, rk):
-        xp_tm = tf.transpose(xp, [1, 0, 2])
-        hs, ss, z = _forward(xp_tm, h0, s0h, rk, units)
+        hs, gates, tanh_c, tanh_s, s_last = _forward(xp, h0, s0h, rk)
         outputs = tf.transpose(hs, [1, 0, 2])
-        h_last, s_last = hs[-1], ss[-1]
+        h_last = hs[-1]
 
         def grad(d_outputs, d_h_last, d_s_last):
-            # Upstream error at every y_c(t), time-major; final-state errors
-            # join at the last step. d s' = 2 d s since s = 2 s'.
-            d_outputs = tf.zeros_like(outputs) if d_outputs is None else d_outputs
-            d_h_last = tf.zeros_like(h_last) if d_h_last is None else d_h_last
-            d_s_last = tf.zeros_like(s_last) if d_s_last is None else d_s_last
-            dh_out = tf.transpose(d_outputs, [1, 0, 2])
-            last = tf.one_hot(tf.shape(hs)[0] - 1, tf.shape(hs)[0], dtype=hs.dtype)
-            dh_out += last[:, None, None] * d_h_last[None]
-            ds_last = 2.0 * d_s_last
+            # Upstream error at every y_c(t), time-major; the final-state errors
+            # join at the last step.
+            dh = tf.zeros_like(hs) if d_outputs is None else tf.transpose(d_outputs, [1, 0, 2])
+            if d_h_last is not None:
+                last = tf.one_hot(tf.shape(hs)[0] - 1, tf.shape(hs)[0], dtype=hs.dtype)
+                dh += last[:, None, None] * d_h_last[None]
+            ds_last = tf.zeros_like(s_last) if d_s_last is None else d_s_last
 
-            h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
-            zi, zc, zo = tf.split(z, 3, axis=2)
-            i, o, tc, ts = tf.sigmoid(zi), tf.sigmoid(zo), tf.tanh(zc), tf.tanh(ss)
-            k_s = o * (1.0 - ts * ts)  # d s'(t) / d y_c(t), local
-            k_o = ts * o * (1.0 - o)  # d z_o / d y_c
-            k_i = tc * i * (1.0 - i)  # d z_i / d s'
-            k_c = i * (1.0 - tc * tc)  # d z_c / d s'
-
+            y_in, y_out = tf.split(gates, 2, axis=2)
+            gate_slope = gates * (1.0 - gates)  # sigmoid'
+            k_s = y_out * (1.0 - tanh_s * tanh_s)  # d s'(t) / d y_c(t), local
+            k_c = y_in * (1.0 - tanh_c * tanh_c)  # d z_c / d s'
             if truncated:
-                ds = tf.cumsum(dh_out * k_s, axis=0, reverse=True) + ds_last[None]
-                dz = tf.concat([ds * k_i, ds * k_c, dh_out * k_o], axis=2)
+                ds = tf.cumsum(dh * k_s, axis=0, reverse=True) + ds_last[None]
+                dz = tf.concat([tf.concat([ds * tanh_c, dh * tanh_s], 2) * gate_slope,
+                                ds * k_c], axis=2)  # fmt: skip
                 dh0 = tf.zeros_like(h0)
                 ds0 = ds[0]
             else:
-                dz, dh0, ds0 = _backward_loop(dh_out, ds_last, k_s, k_o, k_i, k_c, rk)
+                factors = tf.concat([tanh_c, tanh_s], axis=2) * gate_slope
+                dz, dh0, ds0 = _backward_loop(dh, ds_last, k_s, factors, k_c, rk)
+            h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
             d_rk = tf.einsum("tbu,tbg->ug", h_prev, dz)
-            d_xp = tf.transpose(dz, [1, 0, 2])
-            return d_xp, dh0, ds0, d_rk
+            return dz, dh0, ds0, d_rk
 
-        return (outputs, h_last, 2.0 * s_last), grad
+        return (outputs, h_last, s_last), grad
 
     return run(xp, h0, s0h, rk)
 
 
-def _backward_loop(dh_out, ds_last, k_s, k_o, k_i, k_c, rk):
+def _backward_loop(dh_out, ds_last, k_s, factors, k_c, rk):
     """Full BPTT: one product and a few elementwise ops a step, in reverse."""
     steps = tf.shape(dh_out)[0]
-    packed = tf.concat([dh_out, k_s, k_o, k_i, k_c], axis=2)
+    packed = tf.concat([dh_out, k_s, factors, k_c], axis=2)
     reads = tf.TensorArray(packed.dtype, size=steps).unstack(packed)
     dzs = tf.TensorArray(packed.dtype, size=steps)
     rk_t = tf.transpose(rk)
     zeros = tf.zeros_like(dh_out[0])
+    units = zeros.shape[-1]
 
     def body(t, dh_next, ds, dzs):
-        dh_o, ks, ko, ki, kc = tf.split(reads.read(t), 5, axis=1)
+        dh_o, ks, io_factors, kc = tf.split(reads.read(t), [units, units, 2 * units, units], 1)
         dh = dh_o + dh_next
         ds = ds + dh * ks
-        dz = tf.concat([ds * ki, ds * kc, dh * ko], axis=1)
+        dz = tf.concat([tf.concat([ds, dh], 1) * io_factors, ds * kc], axis=1)
         return t - 1, tf.matmul(dz, rk_t), ds, dzs.write(t, dz)
 
     _, dh0, ds0, dzs = tf.while_loop(

@@ -146,20 +146,23 @@ class LSTM1997(keras.layers.RNN):
         if training and 0.0 < cell.dropout < 1.0:
             dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dp_mask, axis=1)
-        projections = cell.project_inputs(sequences)
         if self._fast_path_applies(mask, training):
             from lstm_zoo.layers import fast_tf
 
             if self.go_backwards:
-                projections = ops.flip(projections, axis=1)
+                sequences = ops.flip(sequences, axis=1)
+            dtype = sequences.dtype
             outputs, h_last, s_last = fast_tf.lstm1997_sequence(
-                projections,
+                sequences,
+                ops.cast(cell.kernel, dtype),
+                ops.cast(cell.bias, dtype) if cell.use_bias else None,
                 initial_state[0],
                 initial_state[1],
-                ops.cast(cell.recurrent_kernel, projections.dtype),
+                ops.cast(cell.recurrent_kernel, dtype),
                 truncated=cell.gradient == "truncated",
             )
             return h_last, outputs, [h_last, s_last]
+        projections = cell.project_inputs(sequences)
 
         def step(projection, states):
             return cell.step(projection, states, training=training)
