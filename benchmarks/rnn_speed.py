@@ -15,7 +15,6 @@ process per implementation. Writes a markdown table with `--output`.
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -171,19 +170,35 @@ def timed_round_robin(functions, repeats):
     return {name: min(values) for name, values in times.items()}
 
 
+def _proc_status_mib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def child_memory(spec):
-    """Peak RSS growth (MiB) of three training steps, in this fresh process."""
+    """Peak memory (MiB) of training above the resident size before it.
+
+    Runs in a fresh process: after building, the high-water mark is reset
+    (`/proc/self/clear_refs`) and three steps are run (the first traces the
+    graph, a few MiB); the peak is VmHWM minus the resident size before them.
+    (Allocators keep freed memory resident, so a warm-up step before the reset
+    would hide the peak.)
+    """
     impl, batch, steps, units = spec.split(",")
     batch, steps, units = int(batch), int(steps), int(units)
     if impl == "torch.LSTM":
         train, _ = torch_functions(batch, steps, units, FLAGS.features)
     else:
         train, _ = tf_functions(impl, batch, steps, units, FLAGS.features, xla=False)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _proc_status_mib("VmRSS")
     for _ in range(3):
         train()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_mib": (after - before) / 1024.0}))
+    print(json.dumps({"peak_mib": _proc_status_mib("VmHWM") - before}))
 
 
 def memory_of(impl, batch, steps, units):

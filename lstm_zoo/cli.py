@@ -1,12 +1,18 @@
 """The `lstm-zoo` command line (absl).
 
     lstm-zoo train adding [--length=100] [--units=16] [--max_minutes=3] ...
+    lstm-zoo export NAME --checkpoint=PATH.keras [--version=N] [--overwrite]
+    lstm-zoo verify SAVED_MODEL_DIR
 
 `train adding` trains an `LSTM1997` layer on the paper's adding problem
-(experiment 4) with Adam and prints its test error against the trivial
-baseline. It needs no download.
+(experiment 4) with Adam, prints its test error against the trivial baseline
+and saves the model to `--save_path`. It needs no download. `export` writes a
+trained `.keras` model to `<base_dir>/NAME/<version>/` for TF Serving;
+`verify` checks such a folder in a fresh process that cannot import lstm_zoo.
 """
 
+import os
+import subprocess
 import sys
 import time
 
@@ -25,6 +31,11 @@ flags.DEFINE_integer("epochs", 10, "Most passes over the training set.", lower_b
 flags.DEFINE_float("learning_rate", 0.005, "Adam learning rate.", lower_bound=0.0)
 flags.DEFINE_float("max_minutes", 3.0, "Wall-time budget for training.", lower_bound=0.0)
 flags.DEFINE_integer("seed", 0, "Seed for data and weights.")
+flags.DEFINE_string("save_path", "checkpoints/adding.keras", "Where `train` saves the model.")
+flags.DEFINE_string("checkpoint", None, "`.keras` model file that `export` exports.")
+flags.DEFINE_integer("version", None, "Version to export (default: the next free).", lower_bound=1)
+flags.DEFINE_string("base_dir", "saved_models", "Folder of exported models.")
+flags.DEFINE_bool("overwrite", False, "Let `export` replace an existing version.")
 
 TASKS = ("adding",)
 
@@ -85,19 +96,74 @@ def train_adding():
         f"trivial baseline (always 0.5): MSE {np.mean(baseline**2):.5f}, "
         f"mean abs error {baseline.mean():.4f}"
     )
+    if FLAGS.save_path:
+        os.makedirs(os.path.dirname(FLAGS.save_path) or ".", exist_ok=True)
+        model.save(FLAGS.save_path)
+        print(f"saved {FLAGS.save_path}")
     return 0
+
+
+def export(name):
+    """Exports a trained `.keras` model with `lstm_zoo.export`."""
+    import keras
+
+    import lstm_zoo  # noqa: F401  (registers the lstm_zoo objects for loading)
+    from lstm_zoo.export import export_saved_model
+
+    if not FLAGS.checkpoint:
+        return _fail("export needs --checkpoint=PATH (a .keras file saved by `train`)")
+    if not os.path.isfile(FLAGS.checkpoint):
+        return _fail(f"--checkpoint: no such file: {FLAGS.checkpoint}")
+    try:
+        model = keras.saving.load_model(FLAGS.checkpoint, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - any load failure is a bad file
+        return _fail(f"--checkpoint: cannot load {FLAGS.checkpoint} as a Keras model: {error}")
+    try:
+        path = export_saved_model(
+            model,
+            name,
+            base_dir=FLAGS.base_dir,
+            version=FLAGS.version,
+            overwrite=FLAGS.overwrite,
+            metadata={
+                "application": name,
+                "checkpoint": os.path.abspath(FLAGS.checkpoint),
+                "config": model.get_config(),
+            },
+        )
+    except (FileExistsError, ValueError) as error:
+        return _fail(str(error))
+    print(path)
+    return 0
+
+
+def verify(directory):
+    """Runs `lstm_zoo/verify_saved_model.py` in a fresh interpreter."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify_saved_model.py")
+    return subprocess.run([sys.executable, script, directory], check=False).returncode
+
+
+def _fail(message):
+    print(f"lstm-zoo: error: {message}", file=sys.stderr)
+    return 2
+
+
+USAGE = (
+    f"usage: lstm-zoo train {{{','.join(TASKS)}}} [--flags] | "
+    "lstm-zoo export NAME --checkpoint=PATH | lstm-zoo verify DIR"
+)
 
 
 def main(argv):
     args = argv[1:]
-    if len(args) != 2 or args[0] != "train" or args[1] not in TASKS:
-        print(
-            f"usage: lstm-zoo train {{{','.join(TASKS)}}} [--flags]; received: "
-            f"{' '.join(args) or '(nothing)'}",
-            file=sys.stderr,
-        )
-        return 2
-    return train_adding()
+    if len(args) == 2 and args[0] == "train" and args[1] in TASKS:
+        return train_adding()
+    if len(args) == 2 and args[0] == "export":
+        return export(args[1])
+    if len(args) == 2 and args[0] == "verify":
+        return verify(args[1])
+    print(f"{USAGE}; received: {' '.join(args) or '(nothing)'}", file=sys.stderr)
+    return 2
 
 
 def run():

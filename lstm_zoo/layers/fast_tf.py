@@ -13,17 +13,27 @@ What it does differently (measured with benchmarks/rnn_speed.py):
   with the cell-input columns halved and moved last ([input | output | cell])
   once, in the weights, before the loop:
   s'(t) = s'(t-1) + y_in * tanh(z_c), y_c = y_out * tanh(s').
-- A hand-written gradient (`tf.custom_gradient`). The loop stores the gate and
+- For small steps (batch * units below `CUSTOM_GRADIENT_MAX_WORK`), a
+  hand-written gradient (`tf.custom_gradient`). The loop stores the gate and
   squashing activations, so the backward pass needs no transcendental
   function; every elementwise factor is computed for all steps at once, and
   the weight gradients are single large products over all steps. Full BPTT
   keeps a backward loop of one product and a few elementwise ops a step; the
   paper's truncated gradient needs no loop at all: with the recurrent input
   cut, the error reaching the cell states is a reverse cumulative sum over
-  time.
+  time. For larger steps TensorFlow differentiates the same loop itself.
 """
 
 import tensorflow as tf
+
+# Which backward pass pays, by the size of one step's state (batch * units),
+# measured with benchmarks/rnn_speed.py on a 2-core AVX-512 CPU: the
+# hand-written backward wins while per-op overhead dominates (small steps);
+# on large steps its whole-sequence elementwise passes are memory-bound and
+# TensorFlow's own gradient of the same loop, whose per-step tensors stay in
+# cache, is faster.
+CUSTOM_GRADIENT_MAX_WORK = {"full": 4096, "truncated": 65536}
+ASSUMED_BATCH = 32  # when the batch size is not static
 
 
 def _reorder(matrix, units):
@@ -54,10 +64,39 @@ def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncat
     xp = tf.einsum("btf,fg->tbg", sequences, kernel)
     if bias is not None:
         xp += _reorder(bias, units)
-    outputs, h_last, s_last = _sequence(
-        xp, h0, s0 * 0.5, _reorder(recurrent_kernel, units), truncated
-    )
+    rk = _reorder(recurrent_kernel, units)
+    batch = sequences.shape[0] or ASSUMED_BATCH
+    mode = "truncated" if truncated else "full"
+    if batch * units < CUSTOM_GRADIENT_MAX_WORK[mode]:
+        outputs, h_last, s_last = _sequence(xp, h0, s0 * 0.5, rk, truncated)
+    else:
+        outputs, h_last, s_last = _autodiff_sequence(xp, h0, s0 * 0.5, rk, truncated)
     return outputs, h_last, 2.0 * s_last
+
+
+def _autodiff_sequence(xp, h0, s0h, rk, truncated):
+    """The same loop, differentiated by TensorFlow (stores only y_c)."""
+    units = rk.shape[0]
+    steps = tf.shape(xp)[0]
+    xs = tf.TensorArray(xp.dtype, size=steps).unstack(xp)
+    hs = tf.TensorArray(xp.dtype, size=steps)
+
+    def body(t, h, s, hs):
+        recurrent = tf.stop_gradient(h) if truncated else h
+        z = xs.read(t) + tf.matmul(recurrent, rk)
+        z_gates, z_cells = tf.split(z, [2 * units, units], axis=1)
+        y_in, y_out = tf.split(tf.sigmoid(z_gates), 2, axis=1)
+        s = s + y_in * tf.tanh(z_cells)
+        h = y_out * tf.tanh(s)
+        return t + 1, h, s, hs.write(t, h)
+
+    _, h, s, hs = tf.while_loop(
+        lambda t, *_: t < steps,
+        body,
+        (tf.constant(0), h0, s0h, hs),
+        maximum_iterations=steps,
+    )
+    return tf.transpose(hs.stack(), [1, 0, 2]), h, s
 
 
 def _forward(xp, h0, s0h, rk):

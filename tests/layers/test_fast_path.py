@@ -50,9 +50,19 @@ def _grads(layer, x, initial, coeffs):
     ]
 
 
+@pytest.fixture(params=["custom", "autodiff"])
+def backward(request, monkeypatch):
+    """Forces either backward pass of the fast path, whatever the shape."""
+    from lstm_zoo.layers import fast_tf
+
+    limit = float("inf") if request.param == "custom" else 0
+    monkeypatch.setattr(fast_tf, "CUSTOM_GRADIENT_MAX_WORK", {"full": limit, "truncated": limit})
+    return request.param
+
+
 @pytest.mark.parametrize("gradient", ["full", "truncated"])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_fast_path_equals_generic_loop(gradient, go_backwards):
+def test_fast_path_equals_generic_loop(gradient, go_backwards, backward):
     assert BACKEND == "tensorflow"
     net, (fast, generic) = _pair(gradient, go_backwards=go_backwards)
     assert fast._fast_path_applies(None, False) and not generic._fast_path_applies(None, False)
@@ -72,7 +82,7 @@ def test_fast_path_equals_generic_loop(gradient, go_backwards):
 
 
 @pytest.mark.parametrize("gradient", ["full", "truncated"])
-def test_fast_path_gradient_under_xla_and_float32(gradient):
+def test_fast_path_gradient_under_xla_and_float32(gradient, backward):
     import tensorflow as tf
 
     _, (fast, generic) = _pair(gradient, dtype="float32")
