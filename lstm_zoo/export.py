@@ -17,6 +17,8 @@
   training data, metrics, versions, parameter count, signatures) and
   `assets/lstm_zoo_examples.json` example inputs with the outputs recorded at
   export time, which `lstm-zoo verify` checks in a process without lstm_zoo.
+
+`convert_to_litert` converts a model to LiteRT (TFLite) with builtin ops only.
 """
 
 import datetime
@@ -280,6 +282,49 @@ def _publish(staged, model_dir, version, overwrite):
                 raise
             # Taken by a concurrent export a moment ago: try the next number.
     raise RuntimeError(f"Could not find a free version in {model_dir}")
+
+
+def convert_to_litert(model, path, batch_size=1, input_shape=None):
+    """Converts a Keras model to a LiteRT (TFLite) flatbuffer, builtin ops only.
+
+    LiteRT lowers the recurrent loop to builtin ops only when every tensor but
+    the time axis has a static shape, so the batch size is fixed here; the time
+    axis stays dynamic (resize the interpreter's input). Variables are frozen
+    into constants with TensorFlow's `convert_variables_to_constants_v2`.
+    Run the result with `ai_edge_litert.interpreter.Interpreter` (the
+    `litert` extra).
+
+    Args:
+        model: Keras model with one input.
+        path: Output `.tflite` file.
+        batch_size: Static batch size of the converted graph.
+        input_shape: Input shape without the batch axis; default the model's
+            own, with a dynamic time axis for `(time, features)` inputs.
+
+    Returns:
+        `path`.
+    """
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(
+            f"Argument `batch_size` must be a positive integer; received: batch_size={batch_size!r}"
+        )
+    (spec,) = default_endpoints(model)["serve"][1]
+    shape = [batch_size] + (list(input_shape) if input_shape else spec.shape.as_list()[1:])
+    fn = tf.function(lambda x: model(x, training=False), autograph=False)
+    concrete = fn.get_concrete_function(tf.TensorSpec(shape, spec.dtype, name="inputs"))
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [convert_variables_to_constants_v2(concrete)]
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    flatbuffer = converter.convert()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    return path
 
 
 def _lstm_zoo_version():

@@ -164,3 +164,26 @@ def test_serving_function_is_xla_compiled_and_checks_inputs(tmp_path, model):
         loaded.serve(np.zeros((2, 3), "float32"))
     with pytest.raises((TypeError, ValueError), match=r"\(None, None, 3\)|shape"):
         loaded.serve(np.zeros((2, 5, 4), "float32"))
+
+
+def test_litert_conversion_matches_the_saved_model(tmp_path, model):
+    import tensorflow as tf
+
+    interpreter_module = pytest.importorskip("ai_edge_litert.interpreter")
+    from lstm_zoo.export import convert_to_litert
+
+    loaded = tf.saved_model.load(_export(model, tmp_path))
+    path = convert_to_litert(model, str(tmp_path / "toy.tflite"), batch_size=2)
+    interpreter = interpreter_module.Interpreter(model_path=path)
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    for steps in (4, 23):  # the time axis stays dynamic
+        x = np.random.default_rng(steps).normal(size=(2, steps, 3)).astype("float32")
+        interpreter.resize_tensor_input(inp["index"], x.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        np.testing.assert_allclose(
+            interpreter.get_tensor(out["index"]), loaded.serve(x).numpy(), atol=1e-5
+        )
+    with pytest.raises(ValueError, match="batch_size=0"):
+        convert_to_litert(model, str(tmp_path / "bad.tflite"), batch_size=0)

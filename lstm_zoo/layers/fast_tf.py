@@ -36,6 +36,11 @@ CUSTOM_GRADIENT_MAX_WORK = {"full": 4096, "truncated": 65536}
 ASSUMED_BATCH = 32  # when the batch size is not static
 
 
+def _tensor_array(dtype, size, element_shape):
+    # A known element shape lets LiteRT lower the tensor list to builtin ops.
+    return tf.TensorArray(dtype, size=size, element_shape=tf.TensorShape(element_shape))
+
+
 def _reorder(matrix, units):
     """[input | cell | output] columns -> [input | output | cell / 2]."""
     gates_in = matrix[..., :units]
@@ -78,8 +83,8 @@ def _autodiff_sequence(xp, h0, s0h, rk, truncated):
     """The same loop, differentiated by TensorFlow (stores only y_c)."""
     units = rk.shape[0]
     steps = tf.shape(xp)[0]
-    xs = tf.TensorArray(xp.dtype, size=steps).unstack(xp)
-    hs = tf.TensorArray(xp.dtype, size=steps)
+    xs = _tensor_array(xp.dtype, steps, xp.shape[1:]).unstack(xp)
+    hs = _tensor_array(xp.dtype, steps, [xp.shape[1], units])
 
     def body(t, h, s, hs):
         recurrent = tf.stop_gradient(h) if truncated else h
@@ -109,8 +114,9 @@ def _forward(xp, h0, s0h, rk):
     units = rk.shape[0]
     steps = tf.shape(xp)[0]
     dtype = xp.dtype
-    xs = tf.TensorArray(dtype, size=steps).unstack(xp)
-    hs, gs, cs, ts = (tf.TensorArray(dtype, size=steps) for _ in range(4))
+    xs = _tensor_array(xp.dtype, steps, xp.shape[1:]).unstack(xp)
+    hs, cs, ts = (_tensor_array(dtype, steps, [xp.shape[1], units]) for _ in range(3))
+    gs = _tensor_array(dtype, steps, [xp.shape[1], 2 * units])
 
     def body(t, h, s, hs, gs, cs, ts):
         z = xs.read(t) + tf.matmul(h, rk)
