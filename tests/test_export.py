@@ -187,3 +187,30 @@ def test_litert_conversion_matches_the_saved_model(tmp_path, model):
         )
     with pytest.raises(ValueError, match="batch_size=0"):
         convert_to_litert(model, str(tmp_path / "bad.tflite"), batch_size=0)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "export needs --checkpoint"),
+        (["--checkpoint=/nonexistent/model.keras"], "no such file: /nonexistent/model.keras"),
+    ],
+)
+def test_export_cli_errors_name_the_problem(args, message):
+    result = subprocess.run([sys.executable, "-m", "lstm_zoo.cli", "export", "toy", *args],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_export_cli_rejects_a_file_that_is_not_a_model(tmp_path):
+    bad = tmp_path / "model.keras"
+    bad.write_bytes(b"\x00not a zip archive")
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm_zoo.cli", "export", "toy", f"--checkpoint={bad}",
+         f"--base_dir={tmp_path}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"cannot load {bad}" in result.stderr
+    assert not (tmp_path / "toy").exists()

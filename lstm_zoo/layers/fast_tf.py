@@ -49,7 +49,7 @@ def _reorder(matrix, units):
     return tf.concat([gates_in, gates_out, 0.5 * cells], axis=-1)
 
 
-def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncated):
+def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncated, training=True):
     """Runs the default 1997 cell over a sequence.
 
     Args:
@@ -59,6 +59,8 @@ def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncat
         h0, s0: `(batch, U)` initial cell outputs and cell states.
         recurrent_kernel: `(U, 3U)`.
         truncated: Python bool, the paper's truncated gradient.
+        training: Python bool. In inference the lean loop (storing only y_c)
+            runs; its gradient, if asked for all the same, is still exact.
 
     Returns:
         `(outputs (batch, T, U), h_T, s_T)`.
@@ -72,7 +74,7 @@ def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncat
     rk = _reorder(recurrent_kernel, units)
     batch = sequences.shape[0] or ASSUMED_BATCH
     mode = "truncated" if truncated else "full"
-    if batch * units < CUSTOM_GRADIENT_MAX_WORK[mode]:
+    if training and batch * units < CUSTOM_GRADIENT_MAX_WORK[mode]:
         outputs, h_last, s_last = _sequence(xp, h0, s0 * 0.5, rk, truncated)
     else:
         outputs, h_last, s_last = _autodiff_sequence(xp, h0, s0 * 0.5, rk, truncated)

@@ -160,6 +160,7 @@ class LSTM1997(keras.layers.RNN):
                 initial_state[1],
                 ops.cast(cell.recurrent_kernel, dtype),
                 truncated=cell.gradient == "truncated",
+                training=bool(training),
             )
             return h_last, outputs, [h_last, s_last]
         projections = cell.project_inputs(sequences)

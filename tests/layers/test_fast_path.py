@@ -38,7 +38,7 @@ def _grads(layer, x, initial, coeffs):
     h0, s0 = (tf.constant(v) for v in initial)
     with tf.GradientTape() as tape:
         tape.watch([h0, s0])
-        out, h, s = layer(x, initial_state=[h0, s0])
+        out, h, s = layer(x, initial_state=[h0, s0], training=True)
         loss = tf.reduce_sum(out * coeffs[0]) + tf.reduce_sum(h * coeffs[1])
         loss += tf.reduce_sum(s * coeffs[2])
     grads = tape.gradient(loss, layer.trainable_weights + [h0, s0])
