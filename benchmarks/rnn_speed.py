@@ -15,6 +15,7 @@ process per implementation. Writes a markdown table with `--output`.
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -34,6 +35,8 @@ flags.DEFINE_string("output", None, "Markdown file to write the table to.")
 flags.DEFINE_list("only", [], "Restrict to these implementations.")
 flags.DEFINE_list("shapes", [], "Override the grid: BATCHxSTEPSxUNITS, e.g. 64x100x128.")
 flags.DEFINE_string("child", None, "Internal: memory measurement 'impl,batch,steps,units'.")
+flags.DEFINE_string("resummarize", None, "Rewrite the goals summary of an existing table.")
+flags.DEFINE_string("from_log", None, "Rebuild --output from the lines of an interrupted run.")
 
 GRIDS = {
     "quick": [(64, 100, 128), (1, 100, 128), (16, 100, 64), (256, 100, 512), (64, 1000, 128)],
@@ -223,6 +226,21 @@ def main(argv):
     if FLAGS.child:
         child_memory(FLAGS.child)
         return
+    if FLAGS.from_log:
+        with open(FLAGS.from_log) as f:
+            text = f.read()
+        header = next(line for line in text.splitlines() if line.startswith("machine:"))
+        write_markdown(FLAGS.output, header, parse_log(text))
+        return
+    if FLAGS.resummarize:
+        with open(FLAGS.resummarize) as f:
+            text = f.read()
+        head, _, table = text.partition("| B | T |")
+        head = head.split("## Goals against this run")[0].rstrip()
+        summary = "\n".join(summarize(parse_markdown(FLAGS.resummarize)))
+        with open(FLAGS.resummarize, "w") as f:
+            f.write(f"{head}\n\n{summary}\n\n| B | T |{table}")
+        return
     import keras
     import tensorflow as tf
 
@@ -307,6 +325,8 @@ def write_markdown(path, header, rows):
         "run. `% peak`: matrix-product FLOPs (training counted as 3x forward) per second "
         "over the measured matmul peak. Inputs 32 features, float32, return_sequences.",
         "",
+        *summarize(rows),
+        "",
         "| B | T | units | XLA | implementation | train ms | train ratio | train % peak "
         "| infer ms | infer ratio | infer % peak | T=1000 train peak MiB |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -322,6 +342,91 @@ def write_markdown(path, header, rows):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def summarize(rows):
+    """Markdown lines: the issue's goals checked against the measured ratios."""
+    lines = ["## Goals against this run", ""]
+    by = {(r["batch"], r["steps"], r["units"], r["xla"], r["impl"]): r for r in rows}
+    for xla in ("off", "on"):
+        full = by.get((64, 100, 128, xla, "LSTM1997 full"))
+        truncated = by.get((64, 100, 128, xla, "LSTM1997 truncated"))
+        if full and truncated:
+            lines.append(
+                f"- Training step at (64, 100, 32, 128), XLA {xla}: full "
+                f"{full['train_ratio']:.2f}x, truncated {truncated['train_ratio']:.2f}x "
+                "keras.layers.LSTM (goal: at most 0.5x)."
+            )
+    for (b, t, u, xla, impl), r in sorted(by.items()):
+        torch_row = by.get((b, t, u, "off", "torch.LSTM"))
+        if impl == "LSTM1997 full" and torch_row and (b, t, u) == (64, 100, 128):
+            lines.append(
+                f"- Inference at ({b}, {t}, 32, {u}), XLA {xla}: {r['infer_ms']:.1f} ms against "
+                f"torch.nn.LSTM {torch_row['infer_ms']:.1f} ms "
+                f"({r['infer_ms'] / torch_row['infer_ms']:.2f}x; goal: at most 1x)."
+            )
+    mine = [r for r in rows if r["impl"].startswith("LSTM1997")]
+    if mine:
+        for key, what in (("train_ratio", "training"), ("infer_ratio", "inference")):
+            slower = [r for r in mine if r[key] > 1.0]
+            worst = max(mine, key=lambda r: r[key])
+            lines.append(
+                f"- {what.capitalize()} slower than keras.layers.LSTM in {len(slower)} of "
+                f"{len(mine)} LSTM1997 rows; worst {worst[key]:.2f}x at B={worst['batch']}, "
+                f"T={worst['steps']}, units={worst['units']}, XLA {worst['xla']}, "
+                f"{worst['impl']}."
+            )
+        size = max(r["batch"] * r["steps"] * r["units"] for r in mine)
+        at_largest = [r for r in mine if r["batch"] * r["steps"] * r["units"] == size]
+        best = max(at_largest, key=lambda r: r["train_peak"])
+        lines.append(
+            f"- Largest shape (B={best['batch']}, T={best['steps']}, units={best['units']}): "
+            f"best LSTM1997 training ({best['impl']}, XLA {best['xla']}) reaches "
+            f"{100 * best['train_peak']:.0f}% of the measured matmul peak, inference "
+            f"{100 * max(r['infer_peak'] for r in at_largest):.0f}%."
+        )
+    return lines
+
+
+LOG_LINE = re.compile(
+    r"B=(\d+)\s+T=(\d+)\s+U=(\d+)\s+xla=(\w+)\s+(.+?)\s+train\s+([\d.]+) ms "
+    r"\(([\d.]+)x keras.LSTM, ([\d.]+)% peak\)\s+infer\s+([\d.]+) ms \(([\d.]+)x, "
+    r"([\d.]+)% peak\)(?:\s+mem ([\d.]+) MiB)?"
+)
+
+
+def parse_log(text):
+    """Rows back from the lines this script printed (an interrupted run)."""
+    rows = []
+    for m in LOG_LINE.finditer(text):
+        g = m.groups()
+        rows.append({
+            "batch": int(g[0]), "steps": int(g[1]), "units": int(g[2]), "xla": g[3],
+            "impl": g[4], "train_ms": float(g[5]), "train_ratio": float(g[6]),
+            "train_peak": float(g[7]) / 100, "infer_ms": float(g[8]),
+            "infer_ratio": float(g[9]), "infer_peak": float(g[10]) / 100,
+            "peak_mib": float(g[11]) if g[11] else None,
+        })  # fmt: skip
+    return rows
+
+
+def parse_markdown(path):
+    """Rows back from a table this script wrote (to re-summarise an old run)."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) != 12 or not cells[0].isdigit():
+                continue
+            rows.append({
+                "batch": int(cells[0]), "steps": int(cells[1]), "units": int(cells[2]),
+                "xla": cells[3], "impl": cells[4], "train_ms": float(cells[5]),
+                "train_ratio": float(cells[6]), "train_peak": float(cells[7]) / 100,
+                "infer_ms": float(cells[8]), "infer_ratio": float(cells[9]),
+                "infer_peak": float(cells[10]) / 100,
+                "peak_mib": float(cells[11]) if cells[11] else None,
+            })  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

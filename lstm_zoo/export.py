@@ -32,10 +32,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lstm_zoo.verify_saved_model import DEVICE_SPECIFIC_OPS, graph_op_types
+
 METADATA_FILE = "lstm_zoo.json"
 EXAMPLES_FILE = "lstm_zoo_examples.json"
-#: Op types that tie a graph to one kind of device (cuDNN kernels).
-DEVICE_SPECIFIC_OPS = re.compile(r"^Cudnn")
 
 
 def list_versions(model_dir):
@@ -120,21 +120,6 @@ def _signature_summary(fn):
         for spec in tf.nest.flatten(concrete.structured_outputs)
     ]
     return {"inputs": inputs, "outputs": outputs}
-
-
-def graph_op_types(saved_model_dir):
-    """Every op type in the SavedModel's graph and function library."""
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    proto = saved_model_pb2.SavedModel()
-    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
-        proto.ParseFromString(f.read())
-    ops = set()
-    for meta in proto.meta_graphs:
-        ops.update(node.op for node in meta.graph_def.node)
-        for function in meta.graph_def.library.function:
-            ops.update(node.op for node in function.node_def)
-    return ops
 
 
 def export_saved_model(

@@ -1,8 +1,174 @@
-"""Fit glue shared by every training entry point."""
+"""Fit glue shared by every training entry point.
 
+- `get_strategy`: TensorFlow's own distribution engine (one device,
+  `MirroredStrategy`, `MultiWorkerMirroredStrategy` from `TF_CONFIG`,
+  `TPUStrategy`).
+- `is_chief`: whether this process writes checkpoints in a multi-worker run.
+- `AtomicBackupAndRestore`: Keras' `BackupAndRestore` whose saves are atomic
+  and made by the chief only, so a run killed at any moment and started again
+  with the same command continues from the last saved epoch (or step).
+- `TimeLimit`: stops training when a wall-time budget is spent.
+"""
+
+import json
+import os
+import shutil
+import tempfile
 import time
 
 import keras
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def get_strategy(name="default", tpu=None):
+    """Returns a `tf.distribute` strategy by name.
+
+    Args:
+        name: `"default"` (one device), `"mirrored"` (all local GPUs, or the
+            CPU), `"multi_worker"` (workers from the `TF_CONFIG` environment
+            variable) or `"tpu"`.
+        tpu: TPU address (`grpc://...` or a TPU name) for `name="tpu"`; `None`
+            or `"local"` for a TPU VM.
+
+    Returns:
+        A `tf.distribute.Strategy`.
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"Argument `distribution` must be one of {STRATEGIES}; received: {name!r}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError(
+                "distribution='multi_worker' reads the cluster from the TF_CONFIG "
+                "environment variable, which is not set"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "local")
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief():
+    """Whether this process is the chief of its cluster (or runs alone).
+
+    The chief is the task of type `"chief"`, or worker 0 when the cluster in
+    `TF_CONFIG` has no chief.
+    """
+    config = os.environ.get("TF_CONFIG")
+    if not config:
+        return True
+    config = json.loads(config)
+    task = config.get("task", {})
+    task_type, index = task.get("type"), int(task.get("index", 0))
+    if task_type in (None, "chief"):
+        return True
+    return task_type == "worker" and index == 0 and "chief" not in config.get("cluster", {})
+
+
+def distribute_options(dataset):
+    """Shards a `tf.data` dataset by element across workers (global batches)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+@keras.saving.register_keras_serializable(package="lstm_zoo")
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` with atomic, chief-only saves.
+
+    Each save writes the model and optimizer weights and the training
+    position into a fresh folder `backup_dir/state-<n>/`, then switches the
+    pointer file `backup_dir/latest.json` to it with an atomic rename, then
+    removes older states. A process killed at any moment leaves the previous
+    or the new state complete, never a mix or a half-written file. Only the
+    chief writes (`is_chief`); every worker restores from the same folder.
+
+    Args:
+        backup_dir: Folder of the backup (shared by all workers).
+        save_freq: `"epoch"` or a number of batches.
+        delete_checkpoint: Remove the backup when training finishes.
+    """
+
+    POINTER = "latest.json"
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+        self._chief = is_chief()
+        self._saves = 0
+
+    def get_config(self):
+        return {
+            "backup_dir": self.backup_dir,
+            "save_freq": self.save_freq,
+            "delete_checkpoint": self.delete_checkpoint,
+        }
+
+    def _pointer(self):
+        path = os.path.join(self.backup_dir, self.POINTER)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def on_train_begin(self, logs=None):
+        self._load_model()
+
+    def _load_model(self):
+        pointer = self._pointer()
+        if pointer is None:
+            return
+        if not self.model.built:
+            raise ValueError("The model must be built before fit() to restore a backup.")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        state = os.path.join(self.backup_dir, pointer["state"])
+        self.model.load_weights(os.path.join(state, "model.weights.h5"))
+        self.model._initial_epoch = pointer["epoch"]
+        self._saves = pointer.get("saves", 0)
+
+    def _save_model(self):
+        self._saves += 1
+        if not self._chief:
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"state-{self._saves}"
+        staging = tempfile.mkdtemp(prefix=".tmp-", dir=self.backup_dir)
+        self.model.save_weights(os.path.join(staging, "model.weights.h5"))
+        final = os.path.join(self.backup_dir, name)
+        shutil.rmtree(final, ignore_errors=True)  # left by a run killed before its pointer moved
+        os.rename(staging, final)
+        pointer = {
+            "state": name,
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "saves": self._saves,
+        }
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.backup_dir)
+        with os.fdopen(fd, "w") as f:
+            json.dump(pointer, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(self.backup_dir, self.POINTER))
+        for entry in os.listdir(self.backup_dir):
+            if entry != name and (entry.startswith("state-") or entry.startswith(".tmp-")):
+                path = os.path.join(self.backup_dir, entry)
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.remove(path)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and self._chief and not self.model.stop_training:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")

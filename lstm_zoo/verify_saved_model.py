@@ -16,7 +16,11 @@ Exit status 0 when every check passes, 1 otherwise.
 import importlib.abc
 import json
 import os
+import re
 import sys
+
+#: Op types that tie a graph to one kind of device (cuDNN kernels).
+DEVICE_SPECIFIC_OPS = re.compile(r"^Cudnn")
 
 
 class _BlockLstmZoo(importlib.abc.MetaPathFinder):
@@ -24,6 +28,21 @@ class _BlockLstmZoo(importlib.abc.MetaPathFinder):
         if name == "lstm_zoo" or name.startswith("lstm_zoo."):
             raise ImportError(f"{name} is blocked: the SavedModel must load without lstm_zoo")
         return None
+
+
+def graph_op_types(saved_model_dir):
+    """Every op type in a SavedModel's graph and function library."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    ops = set()
+    for meta in proto.meta_graphs:
+        ops.update(node.op for node in meta.graph_def.node)
+        for function in meta.graph_def.library.function:
+            ops.update(node.op for node in function.node_def)
+    return ops
 
 
 def _decode(entry, np):
@@ -42,7 +61,6 @@ def main(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
-    from tensorflow.core.protobuf import saved_model_pb2
 
     directory = argv[1]
     if not os.path.isfile(os.path.join(directory, "saved_model.pb")):
@@ -61,15 +79,8 @@ def main(argv):
         for out, spec in sorted(fn.structured_outputs.items()):
             print(f"    outputs['{out}'] dtype: {spec.dtype.name} shape: {spec.shape}")
 
-    proto = saved_model_pb2.SavedModel()
-    with open(os.path.join(directory, "saved_model.pb"), "rb") as f:
-        proto.ParseFromString(f.read())
-    op_types = set()
-    for meta in proto.meta_graphs:
-        op_types.update(n.op for n in meta.graph_def.node)
-        for function in meta.graph_def.library.function:
-            op_types.update(n.op for n in function.node_def)
-    device_ops = sorted(op for op in op_types if op.startswith("Cudnn"))
+    op_types = graph_op_types(directory)
+    device_ops = sorted(op for op in op_types if DEVICE_SPECIFIC_OPS.match(op))
     if device_ops:
         failures += 1
         print(f"\nFAIL device-specific ops in the graph: {device_ops}")

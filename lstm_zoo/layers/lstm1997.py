@@ -106,8 +106,8 @@ class LSTM1997(keras.layers.RNN):
         )
         self.use_fast_path = bool(use_fast_path)
 
-    def _check_sequences(self, sequences):
-        shape = tuple(sequences.shape)
+    def _check_shape(self, shape):
+        shape = tuple(shape)
         if len(shape) != 3:
             raise ValueError(
                 f"Argument `inputs` of {type(self).__name__} must have rank 3 "
@@ -120,7 +120,7 @@ class LSTM1997(keras.layers.RNN):
             )
 
     def build(self, sequences_shape, initial_state_shape=None):
-        self._check_sequences(keras.KerasTensor(sequences_shape))
+        self._check_shape(sequences_shape)
         super().build(sequences_shape, initial_state_shape)
 
     def _fast_path_applies(self, mask, training):
@@ -181,7 +181,7 @@ class LSTM1997(keras.layers.RNN):
         )
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        self._check_sequences(sequences)
+        self._check_shape(sequences.shape)
         return super().call(sequences, mask=mask, training=training, initial_state=initial_state)
 
     def get_config(self):

@@ -135,3 +135,21 @@ def test_fast_path_falls_back_where_it_does_not_apply():
         ).use_fast_path
         is False
     )
+
+
+def test_xla_traces_take_the_hand_written_backward(monkeypatch):
+    import tensorflow as tf
+
+    from lstm_zoo.layers import fast_tf
+
+    seen = []
+    monkeypatch.setattr(fast_tf, "CUSTOM_GRADIENT_MAX_WORK", {"full": 0, "truncated": 0})
+    original = fast_tf._sequence
+    monkeypatch.setattr(
+        fast_tf, "_sequence", lambda *a: seen.append(fast_tf._in_xla_context()) or original(*a)
+    )
+    layer = LSTM1997(4, return_sequences=True)
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32"))
+    for jit in (False, True):
+        tf.function(lambda: layer(x, training=True), jit_compile=jit)()
+    assert seen == [True]  # only the XLA trace used it; the plain trace took autodiff
