@@ -110,7 +110,14 @@ def train_adding():
         save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
         callbacks.append(AtomicBackupAndRestore(FLAGS.backup_dir, save_freq=save_freq))
     start = time.time()
-    model.fit(train, epochs=FLAGS.epochs, validation_data=val, callbacks=callbacks, verbose=2)
+    model.fit(
+        train,
+        epochs=FLAGS.epochs,
+        validation_data=val,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles itself, seeded
+        verbose=2,
+    )
     seconds = time.time() - start
     # Called directly (not `predict`), so it also runs outside the replicas of
     # a multi-worker strategy, on every worker alike.
