@@ -65,6 +65,7 @@ def train_adding():
         AtomicBackupAndRestore,
         TimeLimit,
         distribute_options,
+        fit_multi_worker,
         get_strategy,
         is_chief,
     )
@@ -110,14 +111,18 @@ def train_adding():
         save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
         callbacks.append(AtomicBackupAndRestore(FLAGS.backup_dir, save_freq=save_freq))
     start = time.time()
-    model.fit(
-        train,
-        epochs=FLAGS.epochs,
-        validation_data=val,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles itself, seeded
-        verbose=2,
-    )
+    if FLAGS.distribution == "multi_worker":
+        # Keras 3 fit() fails under MultiWorkerMirroredStrategy (keras#20585).
+        fit_multi_worker(model, strategy, train, FLAGS.epochs, FLAGS.batch_size, callbacks)
+    else:
+        model.fit(
+            train,
+            epochs=FLAGS.epochs,
+            validation_data=val,
+            callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself, seeded
+            verbose=2,
+        )
     seconds = time.time() - start
     # Called directly (not `predict`), so it also runs outside the replicas of
     # a multi-worker strategy, on every worker alike.

@@ -72,6 +72,64 @@ def is_chief():
     return task_type == "worker" and index == 0 and "chief" not in config.get("cluster", {})
 
 
+def fit_multi_worker(model, strategy, dataset, epochs, global_batch_size, callbacks=()):
+    """A plain training loop for `MultiWorkerMirroredStrategy`.
+
+    Keras 3's `fit` fails under that strategy (keras-team/keras#20585: the
+    all-reduces of its first-batch build and of its logs); this loop runs
+    `strategy.run` on each global batch with the model's squared-error loss
+    averaged over the global batch, lets the Keras optimizer all-reduce the
+    gradients, and drives the same Keras callbacks (`on_train_begin`, batch and
+    epoch ends), so backups, CSV logs and time limits behave as under `fit`.
+    Only the mean-squared-error regression that `train` entry points compile
+    is supported here.
+
+    Returns:
+        The per-epoch mean training losses of this call.
+    """
+    import tensorflow as tf
+
+    distributed = strategy.experimental_distribute_dataset(dataset)
+
+    @tf.function
+    def train_step(x, y):
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                prediction = model(x, training=True)
+                per_example = tf.reduce_mean(
+                    tf.square(prediction - tf.cast(y, prediction.dtype)), -1
+                )
+                loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+            grads = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply(grads, model.trainable_variables)
+            return loss
+
+        return strategy.reduce("SUM", strategy.run(replica_step, args=(x, y)), axis=None)
+
+    callbacks = keras.callbacks.CallbackList(list(callbacks), model=model)
+    model.stop_training = False
+    model._initial_epoch = 0
+    callbacks.on_train_begin()
+    losses = []
+    for epoch in range(model._initial_epoch, epochs):
+        callbacks.on_epoch_begin(epoch)
+        total, steps = 0.0, 0
+        for step, (x, y) in enumerate(distributed):
+            loss = float(train_step(x, y))
+            total, steps = total + loss, steps + 1
+            callbacks.on_train_batch_end(step, {"loss": loss})
+            if model.stop_training:
+                break
+        logs = {"loss": total / max(steps, 1)}
+        losses.append(logs["loss"])
+        print(f"Epoch {epoch + 1}/{epochs} - {steps} steps - loss: {logs['loss']:.4g}", flush=True)
+        callbacks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callbacks.on_train_end(logs if losses else {})
+    return losses
+
+
 def distribute_options(dataset):
     """Shards a `tf.data` dataset by element across workers (global batches)."""
     import tensorflow as tf
