@@ -71,26 +71,66 @@ def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncat
         h0, s0: `(batch, U)` initial cell outputs and cell states.
         recurrent_kernel: `(U, 3U)`.
         truncated: Python bool, the paper's truncated gradient.
-        training: Python bool. In inference the lean loop (storing only y_c)
-            runs; its gradient, if asked for all the same, is still exact.
+        training: Python bool. In inference the lean loop (no hoisted
+            projection, storing only y_c) runs; its gradient, if asked for
+            all the same, is still exact.
 
     Returns:
         `(outputs (batch, T, U), h_T, s_T)`.
     """
     units = recurrent_kernel.shape[0]
     kernel = _reorder(kernel, units)
+    rk = _reorder(recurrent_kernel, units)
+    bias = None if bias is None else _reorder(bias, units)
+    if not training:
+        return _inference_sequence(sequences, kernel, bias, h0, s0 * 0.5, rk, truncated)
     # Time-major projection of all steps in one product.
     xp = tf.einsum("btf,fg->tbg", sequences, kernel)
     if bias is not None:
-        xp += _reorder(bias, units)
-    rk = _reorder(recurrent_kernel, units)
+        xp += bias
     batch = sequences.shape[0] or ASSUMED_BATCH
     mode = "truncated" if truncated else "full"
-    if training and (_in_xla_context() or batch * units < CUSTOM_GRADIENT_MAX_WORK[mode]):
+    if _in_xla_context() or batch * units < CUSTOM_GRADIENT_MAX_WORK[mode]:
         outputs, h_last, s_last = _sequence(xp, h0, s0 * 0.5, rk, truncated)
     else:
         outputs, h_last, s_last = _autodiff_sequence(xp, h0, s0 * 0.5, rk, truncated)
     return outputs, h_last, 2.0 * s_last
+
+
+def _inference_sequence(sequences, kernel, bias, h0, s0h, rk, truncated):
+    """The lean inference loop: [x(t), y_c(t-1)] @ [kernel; recurrent] a step.
+
+    Not hoisting the input projection keeps the (T, batch, 3U) tensor out of
+    memory; with few input features that was faster at every measured shape
+    (546 ms against 674 ms at batch 256, 1000 steps, 128 units). Its gradient,
+    if one is asked for all the same, is TensorFlow's own of the same loop
+    (the recurrent input cut in truncated mode), so still exact.
+    """
+    units = rk.shape[0]
+    weights = tf.concat([kernel, rk], axis=0)
+    xs_tm = tf.transpose(sequences, [1, 0, 2])
+    steps = tf.shape(xs_tm)[0]
+    xs = _tensor_array(xs_tm.dtype, steps, xs_tm.shape[1:]).unstack(xs_tm)
+    hs = _tensor_array(xs_tm.dtype, steps, [xs_tm.shape[1], units])
+
+    def body(t, h, s, hs):
+        recurrent = tf.stop_gradient(h) if truncated else h
+        z = tf.matmul(tf.concat([xs.read(t), recurrent], axis=1), weights)
+        if bias is not None:
+            z = z + bias
+        z_gates, z_cells = tf.split(z, [2 * units, units], axis=1)
+        y_in, y_out = tf.split(tf.sigmoid(z_gates), 2, axis=1)
+        s = s + y_in * tf.tanh(z_cells)
+        h = y_out * tf.tanh(s)
+        return t + 1, h, s, hs.write(t, h)
+
+    _, h, s, hs = tf.while_loop(
+        lambda t, *_: t < steps,
+        body,
+        (tf.constant(0), h0, s0h, hs),
+        maximum_iterations=steps,
+    )
+    return tf.transpose(hs.stack(), [1, 0, 2]), h, 2.0 * s
 
 
 def _autodiff_sequence(xp, h0, s0h, rk, truncated):
