@@ -22,17 +22,24 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 
 flags.DEFINE_integer("length", 100, "Minimal sequence length T of the task.", lower_bound=22)
-flags.DEFINE_integer("units", 16, "Memory cells of the LSTM1997 layer.", lower_bound=1)
+flags.DEFINE_integer("units", None, "Memory cells per layer (default: per task).", lower_bound=1)
 flags.DEFINE_integer("cells_per_block", 1, "Cells sharing one pair of gates.", lower_bound=1)
 flags.DEFINE_enum("gradient", "full", ["full", "truncated"], "Gradient mode of the cell.")
 flags.DEFINE_integer("train_sequences", 20000, "Training set size.", lower_bound=1)
 flags.DEFINE_integer("test_sequences", 2560, "Test set size (the paper's 2560).", lower_bound=1)
-flags.DEFINE_integer("batch_size", 32, "Mini-batch size.", lower_bound=1)
-flags.DEFINE_integer("epochs", 10, "Most passes over the training set.", lower_bound=1)
-flags.DEFINE_float("learning_rate", 0.005, "Adam learning rate.", lower_bound=0.0)
-flags.DEFINE_float("max_minutes", 3.0, "Wall-time budget for training.", lower_bound=0.0)
+flags.DEFINE_integer("batch_size", None, "Mini-batch size (default: per task).", lower_bound=1)
+flags.DEFINE_integer("epochs", None, "Most passes over the training set (default: per task).",
+                     lower_bound=1)  # fmt: skip
+flags.DEFINE_float("learning_rate", None, "Learning rate (default: per task and optimizer).",
+                   lower_bound=0.0)  # fmt: skip
+flags.DEFINE_float("max_minutes", None, "Wall-time budget for training (default: per task).",
+                   lower_bound=0.0)  # fmt: skip
 flags.DEFINE_integer("seed", 0, "Seed for data and weights.")
-flags.DEFINE_string("save_path", "checkpoints/adding.keras", "Where `train` saves the model.")
+flags.DEFINE_string(
+    "save_path",
+    None,
+    "Where `train` saves the model (default checkpoints/TASK.keras; empty: don't).",
+)
 flags.DEFINE_string("checkpoint", None, "`.keras` model file that `export` exports.")
 flags.DEFINE_integer("version", None, "Version to export (default: the next free).", lower_bound=1)
 flags.DEFINE_string("base_dir", "saved_models", "Folder of exported models.")
@@ -43,14 +50,70 @@ flags.DEFINE_enum(
 )  # fmt: skip
 flags.DEFINE_string("tpu", None, "TPU address for --distribution=tpu.")
 flags.DEFINE_string(
-    "backup_dir", "checkpoints/adding_backup",
-    "Backup folder that makes a killed run resume; empty to disable.",
+    "backup_dir", None,
+    "Backup folder that makes a killed run resume (default checkpoints/TASK_backup; empty: none).",
 )  # fmt: skip
 flags.DEFINE_integer("save_freq", 0, "Back up every N batches (0: every epoch).", lower_bound=0)
 flags.DEFINE_string("log_csv", None, "Append per-epoch losses to this CSV file.")
 flags.DEFINE_string("config", None, "JSON file of flag values (command-line flags win).")
+# language_model
+flags.DEFINE_string("corpus", None, "Text corpus: a PTB folder, a folder of .txt files or a "
+                    "text file (default: the embedded Python documentation).")  # fmt: skip
+flags.DEFINE_enum("level", "word", ["word", "char"], "Language model tokens.")
+flags.DEFINE_enum("model_config", "small", ["small", "medium", "large"],
+                  "Zaremba et al.'s configuration (sizes, dropout, schedule).")  # fmt: skip
+flags.DEFINE_enum("cell", "lstm1997",
+                  ["lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru"],
+                  "Recurrent cell of the application.")  # fmt: skip
+flags.DEFINE_integer("num_layers", None, "Recurrent layers (default: the config's).", lower_bound=1)
+flags.DEFINE_float("dropout", None, "Dropout between layers (default: the config's).",
+                   lower_bound=0.0, upper_bound=0.99)  # fmt: skip
+flags.DEFINE_integer("num_steps", None, "Unroll length (default: the config's).", lower_bound=1)
+flags.DEFINE_enum(
+    "optimizer",
+    "sgd",
+    ["sgd", "adam"],
+    "sgd: the paper's (learning rate 1, clipping, decay); adam: lr 0.002/num_steps.",
+)
+flags.DEFINE_float("clip_norm", None, "Global gradient-norm clip (default: the config's).",
+                   lower_bound=0.0)  # fmt: skip
+flags.DEFINE_integer("max_tokens", 10000, "Vocabulary size, <unk> included (word level).",
+                     lower_bound=2)  # fmt: skip
+flags.DEFINE_integer(
+    "reset_every", None,
+    "Restart the carried state every N batches (0: carry it through the epoch, Zaremba et al.); "
+    "default 5 for the 1997 cell, which has no forget gate, else 0.", lower_bound=0,
+)  # fmt: skip
+flags.DEFINE_list(
+    "split",
+    ["0.9", "0.05", "0.05"],
+    "train,valid,test fractions for a corpus without its own splits.",
+)
+flags.DEFINE_string("tensorboard_dir", None, "TensorBoard folder (default runs/TASK; empty: none).")
+flags.DEFINE_bool("export", True, "Export a SavedModel to --base_dir after training.")
 
-TASKS = ("adding",)
+TASKS = ("adding", "language_model")
+
+# Defaults of the shared flags, per task (language-model values come from
+# its --model_config where None).
+TASK_DEFAULTS = {
+    "adding": {"units": 16, "batch_size": 32, "epochs": 10, "learning_rate": 0.005,
+               "max_minutes": 3.0},
+    "language_model": {"max_minutes": 60.0},
+}  # fmt: skip
+
+
+def _flag(name, task, fallback=None):
+    """A flag's value, or the task's default when the flag was not given."""
+    value = getattr(FLAGS, name)
+    if value is not None:
+        return value
+    return TASK_DEFAULTS.get(task, {}).get(name, fallback)
+
+
+def _path_flag(name, task, default):
+    value = getattr(FLAGS, name)
+    return default.format(task=task) if value is None else value
 
 
 def train_adding():
@@ -70,6 +133,10 @@ def train_adding():
         is_chief,
     )
 
+    units, batch_size = _flag("units", "adding"), _flag("batch_size", "adding")
+    epochs, max_minutes = _flag("epochs", "adding"), _flag("max_minutes", "adding")
+    save_path = _path_flag("save_path", "adding", "checkpoints/{task}.keras")
+    backup_dir = _path_flag("backup_dir", "adding", "checkpoints/{task}_backup")
     strategy = get_strategy(FLAGS.distribution, tpu=FLAGS.tpu)
     keras.utils.set_random_seed(FLAGS.seed)
     x, y, _ = adding_problem(FLAGS.train_sequences, FLAGS.length, seed=FLAGS.seed)
@@ -79,7 +146,7 @@ def train_adding():
     train = distribute_options(
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(x), seed=FLAGS.seed, reshuffle_each_iteration=True)
-        .batch(FLAGS.batch_size)
+        .batch(batch_size)
     )
     val = distribute_options(tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512))
     with strategy.scope():
@@ -88,36 +155,37 @@ def train_adding():
                 keras.Input((None, 2)),
                 keras.layers.Masking(0.0),
                 LSTM1997(
-                    FLAGS.units,
+                    units,
                     cells_per_block=FLAGS.cells_per_block,
                     gradient=FLAGS.gradient,
                 ),
                 keras.layers.Dense(1),
             ]
         )
-        model.compile(keras.optimizers.Adam(FLAGS.learning_rate), loss="mse", metrics=["mae"])
+        optimizer = keras.optimizers.Adam(_flag("learning_rate", "adding"))
+        model.compile(optimizer, loss="mse", metrics=["mae"])
     print(
         f"Adding problem T={FLAGS.length}: {FLAGS.train_sequences} training sequences, "
-        f"LSTM1997({FLAGS.units}, cells_per_block={FLAGS.cells_per_block}, "
+        f"LSTM1997({units}, cells_per_block={FLAGS.cells_per_block}, "
         f"gradient={FLAGS.gradient!r}), {model.count_params()} weights, "
-        f"budget {FLAGS.max_minutes} min, {strategy.num_replicas_in_sync} replica(s)",
+        f"budget {max_minutes} min, {strategy.num_replicas_in_sync} replica(s)",
         flush=True,
     )
-    callbacks = [TimeLimit(FLAGS.max_minutes * 60.0)]
+    callbacks = [TimeLimit(max_minutes * 60.0)]
     if FLAGS.log_csv:
         os.makedirs(os.path.dirname(FLAGS.log_csv) or ".", exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(FLAGS.log_csv, append=True))
-    if FLAGS.backup_dir:
+    if backup_dir:
         save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
-        callbacks.append(AtomicBackupAndRestore(FLAGS.backup_dir, save_freq=save_freq))
+        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
     start = time.time()
     if FLAGS.distribution == "multi_worker":
         # Keras 3 fit() fails under MultiWorkerMirroredStrategy (keras#20585).
-        fit_multi_worker(model, strategy, train, FLAGS.epochs, FLAGS.batch_size, callbacks)
+        fit_multi_worker(model, strategy, train, epochs, batch_size, callbacks)
     else:
         model.fit(
             train,
-            epochs=FLAGS.epochs,
+            epochs=epochs,
             validation_data=val,
             callbacks=callbacks,
             shuffle=False,  # the dataset shuffles itself, seeded
@@ -141,13 +209,190 @@ def train_adding():
         f"trivial baseline (always 0.5): MSE {np.mean(baseline**2):.5f}, "
         f"mean abs error {baseline.mean():.4f}"
     )
-    if FLAGS.save_path and is_chief():
-        directory = os.path.dirname(os.path.abspath(FLAGS.save_path))
-        os.makedirs(directory, exist_ok=True)
-        staging = os.path.join(directory, f".tmp-{os.getpid()}.keras")
-        model.save(staging)
-        os.replace(staging, FLAGS.save_path)  # never a half-written model file
-        print(f"saved {FLAGS.save_path}")
+    if save_path and is_chief():
+        _save_model(model, save_path)
+    return 0
+
+
+def _save_model(model, path):
+    """Saves a `.keras` file atomically (never a half-written model file)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    staging = os.path.join(directory, f".tmp-{os.getpid()}.keras")
+    model.save(staging)
+    os.replace(staging, path)
+    print(f"saved {path}")
+
+
+def train_language_model():
+    """Trains, evaluates and exports a `LanguageModel` (Zaremba et al. 2014)."""
+    import math
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from lstm_zoo.applications.language_model import (
+        CONFIGS,
+        LanguageModel,
+        summed_sequence_crossentropy,
+    )
+    from lstm_zoo.datasets import text as text_data
+    from lstm_zoo.layers.text_tokenizer import TextTokenizer
+    from lstm_zoo.training import (
+        AtomicBackupAndRestore,
+        ResetStreamStates,
+        StatefulStream,
+        StreamValidation,
+        TimeLimit,
+        evaluate_stream,
+    )
+
+    task = "language_model"
+    config = CONFIGS[FLAGS.model_config]
+    batch_size = _flag("batch_size", task, config["batch_size"])
+    num_steps = FLAGS.num_steps or config["num_steps"]
+    epochs = _flag("epochs", task, config["epochs"])
+    max_minutes = _flag("max_minutes", task)
+    clip_norm = config["clip_norm"] if FLAGS.clip_norm is None else FLAGS.clip_norm
+    learning_rate = _flag(
+        "learning_rate", task, config["learning_rate"] if FLAGS.optimizer == "sgd" else 0.002
+    )
+    reset_every = FLAGS.reset_every
+    if reset_every is None:
+        reset_every = 5 if FLAGS.cell == "lstm1997" else 0
+    reset_every = reset_every or None
+    try:
+        split = [float(f) for f in FLAGS.split]
+    except ValueError:
+        raise ValueError(
+            f"--split must be three numbers; received: {','.join(FLAGS.split)}"
+        ) from None
+    save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
+    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
+    log_dir = _path_flag("tensorboard_dir", task, "runs/{task}")
+
+    keras.utils.set_random_seed(FLAGS.seed)
+    if FLAGS.corpus:
+        corpus = text_data.load_corpus(FLAGS.corpus, split=split)
+        corpus_name = os.path.abspath(FLAGS.corpus)
+    else:
+        corpus = text_data.embedded_corpus(split=split)
+        corpus_name = "embedded: pydoc_data.topics (Python documentation)"
+    ptb = bool(FLAGS.corpus) and text_data.is_ptb_layout(FLAGS.corpus)
+    standardize = "none" if ptb else "lower_and_split_punctuation"
+    tokenizer = TextTokenizer.adapt_from_text(
+        corpus["train"], level=FLAGS.level, standardize=standardize,
+        max_tokens=FLAGS.max_tokens if FLAGS.level == "word" else None,
+    )  # fmt: skip
+    ids = {k: tokenizer(tf.constant(v)).numpy() for k, v in corpus.items()}
+    eval_split = "test" if len(ids["test"]) > batch_size * (num_steps + 1) else "valid"
+    train = text_data.stream_dataset(ids["train"], batch_size, num_steps)
+    valid = text_data.stream_dataset(ids["valid"], batch_size, num_steps)
+    unit = "word" if FLAGS.level == "word" else "char"
+    unigram = text_data.unigram_cross_entropy(ids["train"], ids[eval_split],
+                                              tokenizer.vocabulary_size)  # fmt: skip
+
+    model = LanguageModel(
+        tokenizer, config=FLAGS.model_config, num_layers=FLAGS.num_layers, units=FLAGS.units,
+        dropout=FLAGS.dropout, cell=FLAGS.cell,
+    )  # fmt: skip
+    model.build((batch_size, num_steps))
+    trainer = StatefulStream(model, batch_size)
+    trainer.build((batch_size, num_steps))
+    if FLAGS.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(learning_rate, global_clipnorm=clip_norm or None)
+    else:
+        # The loss is summed over the unrolled steps; Adam's step size ignores that scale.
+        optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm or None)
+    trainer.compile(optimizer, loss=summed_sequence_crossentropy)
+    print(
+        f"Language model ({FLAGS.level} level, {FLAGS.model_config} config, cell {FLAGS.cell}): "
+        f"{corpus_name}; {len(ids['train'])} training {unit}s, vocabulary "
+        f"{tokenizer.vocabulary_size}; {model.num_layers} x {model.units} units, dropout "
+        f"{model.dropout}, {model.count_params()} weights; batch {batch_size} x {num_steps} steps, "
+        f"{FLAGS.optimizer} lr {learning_rate}, clip {clip_norm}, state reset "
+        f"{'every ' + str(reset_every) + ' batches' if reset_every else 'per epoch'}; "
+        f"budget {max_minutes} min",
+        flush=True,
+    )
+    decay_after, decay = config["decay_after"], config["decay"]
+
+    def schedule(epoch, lr):
+        if FLAGS.optimizer != "sgd":
+            return lr
+        return learning_rate * decay ** max(0, epoch + 1 - decay_after)
+
+    callbacks = [
+        ResetStreamStates(reset_every),
+        keras.callbacks.LearningRateScheduler(schedule),
+        StreamValidation(model, valid, reset_every),
+        TimeLimit(max_minutes * 60.0),
+    ]
+    if FLAGS.log_csv:
+        os.makedirs(os.path.dirname(FLAGS.log_csv) or ".", exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(FLAGS.log_csv, append=True))
+    if log_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir, write_graph=False))
+    if backup_dir:
+        save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
+        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
+    start = time.time()
+    trainer.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2)
+    seconds = time.time() - start
+
+    evaluation = text_data.stream_dataset(ids[eval_split], batch_size, num_steps)
+    nats, count = evaluate_stream(model, evaluation, reset_every)
+    per = "word" if FLAGS.level == "word" else "character"
+    print(f"trained {seconds:.0f} s, {int(trainer.optimizer.iterations.numpy())} steps")
+    print(
+        f"{eval_split} ({count} {unit}s): {nats:.4f} nats/{unit}, perplexity {math.exp(nats):.2f}, "
+        f"{nats / math.log(2):.4f} bits/{unit}"
+    )
+    print(
+        f"unigram baseline: {unigram:.4f} nats/{unit}, perplexity {math.exp(unigram):.2f}, "
+        f"{unigram / math.log(2):.4f} bits/{unit}"
+    )
+    prompt = "the" if FLAGS.level == "word" else "The"
+    sample = model.generate([prompt], num_tokens=60 if FLAGS.level == "word" else 300,
+                            temperature=0.8, top_k=40, seed=FLAGS.seed)[0]  # fmt: skip
+    print(f"sample ({per}s, temperature 0.8, top-k 40) after {prompt!r}:\n{prompt}"
+          f"{' ' if FLAGS.level == 'word' else ''}{sample}")  # fmt: skip
+    if save_path:
+        _save_model(model, save_path)
+    if FLAGS.export:
+        from lstm_zoo.export import export_saved_model
+
+        examples = {
+            "next_token": [[np.array([prompt, "in python"], dtype=object)]],
+            "generate": [
+                [np.array([prompt], dtype=object), np.int32(8), np.float32(0.0), np.int32(0),
+                 np.int32(0)],
+                [np.array([prompt, "a"], dtype=object), np.int32(8), np.float32(1.0),
+                 np.int32(5), np.int32(7)],
+            ],
+        }  # fmt: skip
+        path = export_saved_model(
+            model, task, base_dir=FLAGS.base_dir, version=FLAGS.version,
+            overwrite=FLAGS.overwrite, endpoints=model.serving_endpoints(), examples=examples,
+            jit_compile=False,
+            metadata={
+                "application": task,
+                "config": model.get_config() | {"tokenizer": None},
+                "level": FLAGS.level,
+                "cell": FLAGS.cell,
+                "vocabulary_size": tokenizer.vocabulary_size,
+                "training_data": corpus_name,
+                "metrics": {f"{eval_split}_nats_per_{unit}": nats,
+                            f"{eval_split}_perplexity": math.exp(nats),
+                            f"{eval_split}_bits_per_{unit}": nats / math.log(2),
+                            f"unigram_nats_per_{unit}": unigram},
+                "training": {"seconds": seconds, "batch_size": batch_size,
+                             "num_steps": num_steps, "optimizer": FLAGS.optimizer,
+                             "learning_rate": learning_rate, "reset_every": reset_every},
+            },
+        )  # fmt: skip
+        print(f"exported {path}")
     return 0
 
 
@@ -205,8 +450,10 @@ USAGE = (
 def main(argv):
     args = argv[1:]
     try:
-        if len(args) == 2 and args[0] == "train" and args[1] in TASKS:
+        if len(args) == 2 and args[0] == "train" and args[1] == "adding":
             return train_adding()
+        if len(args) == 2 and args[0] == "train" and args[1] == "language_model":
+            return train_language_model()
         if len(args) == 2 and args[0] == "export":
             return export(args[1])
         if len(args) == 2 and args[0] == "verify":
