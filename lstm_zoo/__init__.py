@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from lstm_zoo import datasets, layers  # noqa: E402
+from lstm_zoo import applications, datasets, layers  # noqa: E402
 from lstm_zoo.layers import LSTM1997, LSTM1997Cell  # noqa: E402
 
-__all__ = ["LSTM1997", "LSTM1997Cell", "datasets", "layers", "__version__"]
+__all__ = ["LSTM1997", "LSTM1997Cell", "applications", "datasets", "layers", "__version__"]

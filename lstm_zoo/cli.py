@@ -229,7 +229,6 @@ def train_language_model():
     import math
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from lstm_zoo.applications.language_model import (
@@ -363,19 +362,10 @@ def train_language_model():
     if FLAGS.export:
         from lstm_zoo.export import export_saved_model
 
-        examples = {
-            "next_token": [[np.array([prompt, "in python"], dtype=object)]],
-            "generate": [
-                [np.array([prompt], dtype=object), np.int32(8), np.float32(0.0), np.int32(0),
-                 np.int32(0)],
-                [np.array([prompt, "a"], dtype=object), np.int32(8), np.float32(1.0),
-                 np.int32(5), np.int32(7)],
-            ],
-        }  # fmt: skip
         path = export_saved_model(
             model, task, base_dir=FLAGS.base_dir, version=FLAGS.version,
-            overwrite=FLAGS.overwrite, endpoints=model.serving_endpoints(), examples=examples,
-            jit_compile=False,
+            overwrite=FLAGS.overwrite, endpoints=model.serving_endpoints(),
+            examples=model.serving_examples(), jit_compile=False,
             metadata={
                 "application": task,
                 "config": model.get_config() | {"tokenizer": None},
@@ -411,6 +401,9 @@ def export(name):
         model = keras.saving.load_model(FLAGS.checkpoint, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - any load failure is a bad file
         return _fail(f"--checkpoint: cannot load {FLAGS.checkpoint} as a Keras model: {error}")
+    # Applications bring their own endpoints (raw text in, text out); string
+    # ops do not compile with XLA, so their outer functions are not jitted.
+    own = hasattr(model, "serving_endpoints")
     try:
         path = export_saved_model(
             model,
@@ -418,6 +411,9 @@ def export(name):
             base_dir=FLAGS.base_dir,
             version=FLAGS.version,
             overwrite=FLAGS.overwrite,
+            endpoints=model.serving_endpoints() if own else None,
+            examples=model.serving_examples() if own else None,
+            jit_compile=not own,
             metadata={
                 "application": name,
                 "checkpoint": os.path.abspath(FLAGS.checkpoint),

@@ -354,6 +354,18 @@ class LanguageModel(keras.Model):
             ),
         }
 
+    def serving_examples(self):
+        """Example inputs of each endpoint, stored with an export for `lstm-zoo verify`."""
+        prompt = "the" if self.tokenizer.level == "word" else "The"
+        prompts = np.array([prompt, "in python"], dtype=object)
+        return {
+            "next_token": [[prompts]],
+            "generate": [
+                [prompts[:1], np.int32(8), np.float32(0.0), np.int32(0), np.int32(0)],
+                [prompts, np.int32(8), np.float32(1.0), np.int32(5), np.int32(7)],
+            ],
+        }
+
     def get_config(self):
         config = {
             "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),

@@ -1,5 +1,15 @@
-"""Data for lstm_zoo: the 1997 paper's benchmark tasks as seeded generators."""
+"""Data for lstm_zoo: the 1997 paper's benchmark tasks as seeded generators,
+and text corpora for the language model."""
 
+from lstm_zoo.datasets import text
 from lstm_zoo.datasets.adding import CORRECT_ABS_ERROR, adding_problem
+from lstm_zoo.datasets.text import embedded_corpus, load_corpus, stream_dataset
 
-__all__ = ["CORRECT_ABS_ERROR", "adding_problem"]
+__all__ = [
+    "CORRECT_ABS_ERROR",
+    "adding_problem",
+    "embedded_corpus",
+    "load_corpus",
+    "stream_dataset",
+    "text",
+]

@@ -94,6 +94,9 @@ class TextTokenizer(keras.layers.Layer):
         """Tokens in id order, `<unk>` first."""
         return [OOV_TOKEN, *self.vocabulary]
 
+    def build(self, input_shape=None):
+        self.built = True  # the lookup tables are made with the vocabulary
+
     def split(self, inputs):
         """Raw text to token strings (same rank rules as `call`)."""
         text = tf.convert_to_tensor(inputs, dtype=tf.string)

@@ -1,0 +1,83 @@
+"""`lstm-zoo train language_model` end to end: train, evaluate, save, export, verify."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.tf_only
+
+CLI = [sys.executable, "-m", "lstm_zoo.cli"]
+
+
+def _run(args, cwd=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=600, env=env,
+                          cwd=cwd)  # fmt: skip
+
+
+def _small(tmp_path):
+    return ["--units=16", "--num_layers=1", "--epochs=2", "--num_steps=5", "--batch_size=4",
+            f"--save_path={tmp_path / 'lm.keras'}", f"--backup_dir={tmp_path / 'backup'}",
+            f"--tensorboard_dir={tmp_path / 'tb'}", f"--base_dir={tmp_path / 'models'}",
+            f"--log_csv={tmp_path / 'log.csv'}"]  # fmt: skip
+
+
+def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"Line {i % 7}: the {'cat' if i % 2 else 'dog'} sat.\n"
+                              for i in range(600)))  # fmt: skip
+    result = _run(["train", "language_model", f"--corpus={corpus}", "--level=char",
+                   *_small(tmp_path)])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "Language model (char level, small config, cell lstm1997)" in out
+    assert "state reset every 5 batches" in out
+    test_line = next(line for line in out.splitlines() if line.startswith("test ("))
+    unigram_line = next(line for line in out.splitlines() if line.startswith("unigram"))
+    nats = float(test_line.split(": ")[1].split()[0])
+    unigram = float(unigram_line.split(": ")[1].split()[0])
+    assert nats < unigram  # two epochs on a repetitive text already beat counting
+    assert (tmp_path / "lm.keras").is_file()
+    assert (tmp_path / "tb" / "train").is_dir()
+    assert not (tmp_path / "backup").exists()  # removed after a finished run
+    with open(tmp_path / "log.csv") as f:
+        header = f.readline()
+    assert "val_perplexity" in header and "val_bits" in header
+    version = tmp_path / "models" / "language_model" / "1"
+    with open(version / "assets" / "lstm_zoo.json") as f:
+        card = json.load(f)
+    assert card["application"] == "language_model" and card["level"] == "char"
+    assert card["metrics"]["test_nats_per_char"] == pytest.approx(nats, abs=1e-4)
+    verify = _run(["verify", str(version)])
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "ok   generate example 1" in verify.stdout
+    # The saved .keras file exports again through `lstm-zoo export`, as version 2.
+    export = _run(["export", "language_model", f"--checkpoint={tmp_path / 'lm.keras'}",
+                   f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
+    assert export.returncode == 0, export.stderr[-2000:]
+    assert export.stdout.strip().endswith(os.path.join("language_model", "2"))
+    verify = _run(["verify", export.stdout.strip().splitlines()[-1]])
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"", "is empty"), (b"\x89PNG\r\n\x1a\n\x00\x00", "is binary"), (b"caf\xe9", "not UTF-8")],
+)
+def test_bad_corpus_files_fail_in_one_line(tmp_path, content, message):
+    corpus = tmp_path / "bad.txt"
+    corpus.write_bytes(content)
+    result = _run(["train", "language_model", f"--corpus={corpus}", *_small(tmp_path)])
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("lstm-zoo: error: ")
+    assert message in last and "bad.txt" in last
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_split_flag(tmp_path):
+    result = _run(["train", "language_model", "--split=0.5,0.1,x", *_small(tmp_path)])
+    assert result.returncode == 2 and "--split must be three numbers" in result.stderr
