@@ -81,3 +81,20 @@ def test_bad_corpus_files_fail_in_one_line(tmp_path, content, message):
 def test_bad_split_flag(tmp_path):
     result = _run(["train", "language_model", "--split=0.5,0.1,x", *_small(tmp_path)])
     assert result.returncode == 2 and "--split must be three numbers" in result.stderr
+
+
+def test_stopped_run_resumes_from_its_backup(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("to be or not to be, that is the question\n" * 200)
+    args = ["train", "language_model", f"--corpus={corpus}", "--level=char", "--export=false",
+            *_small(tmp_path)]  # fmt: skip
+    first = _run([*args, "--max_minutes=0"])  # stops after its first batch
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "Epoch 1/2" in first.stdout and "Epoch 2/2" not in first.stdout
+    with open(tmp_path / "backup" / "latest.json") as f:
+        assert json.load(f)["epoch"] == 1  # the epoch to start from
+    second = _run(args)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "Epoch 1/2" not in second.stdout and "Epoch 2/2" in second.stdout
+    assert not (tmp_path / "backup").exists()
+    assert not (tmp_path / "models").exists()  # --export=false
