@@ -325,7 +325,7 @@ def train_language_model():
     callbacks = [
         ResetStreamStates(reset_every),
         keras.callbacks.LearningRateScheduler(schedule),
-        StreamValidation(model, valid, reset_every),
+        StreamValidation(model, valid, reset_every, unit=unit),
         TimeLimit(max_minutes * 60.0),
     ]
     if FLAGS.log_csv:

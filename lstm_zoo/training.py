@@ -424,10 +424,12 @@ class StreamValidation(keras.callbacks.Callback):
         model: The model to evaluate (for a `StatefulStream`, the wrapped one).
         dataset: A `stream_dataset` of the validation split.
         reset_every: As for `evaluate_stream`.
+        unit: What a token is, for the printed line (`"word"`, `"char"`).
     """
 
-    def __init__(self, model, dataset, reset_every=None):
+    def __init__(self, model, dataset, reset_every=None, unit="token"):
         super().__init__()
+        self.unit = unit
         self.eval_model = model
         self.dataset = dataset
         self.reset_every = reset_every
@@ -443,7 +445,7 @@ class StreamValidation(keras.callbacks.Callback):
         if logs is not None:
             logs.update(values)
         print(
-            f"epoch {epoch + 1}: validation {nats:.4f} nats/token, perplexity "
-            f"{values['val_perplexity']:.2f}, {values['val_bits']:.4f} bits/token",
+            f"epoch {epoch + 1}: validation {nats:.4f} nats/{self.unit}, perplexity "
+            f"{values['val_perplexity']:.2f}, {values['val_bits']:.4f} bits/{self.unit}",
             flush=True,
         )
