@@ -55,12 +55,17 @@ flags.DEFINE_string(
 )  # fmt: skip
 flags.DEFINE_integer("save_freq", 0, "Back up every N batches (0: every epoch).", lower_bound=0)
 flags.DEFINE_string("log_csv", None, "Append per-epoch losses to this CSV file.")
-flags.DEFINE_string("config", None, "JSON file of flag values (command-line flags win).")
+flags.DEFINE_string(
+    "config", None,
+    "JSON file of flag values (command-line flags win); for language_model also the name of "
+    "a model configuration: small, medium or large (same as --model_config).",
+)  # fmt: skip
 # language_model
 flags.DEFINE_string("corpus", None, "Text corpus: a PTB folder, a folder of .txt files or a "
                     "text file (default: the embedded Python documentation).")  # fmt: skip
 flags.DEFINE_enum("level", "word", ["word", "char"], "Language model tokens.")
-flags.DEFINE_enum("model_config", "small", ["small", "medium", "large"],
+MODEL_CONFIGS = ("small", "medium", "large")  # lstm_zoo.applications.language_model.CONFIGS
+flags.DEFINE_enum("model_config", "small", MODEL_CONFIGS,
                   "Zaremba et al.'s configuration (sizes, dropout, schedule).")  # fmt: skip
 flags.DEFINE_enum("cell", "lstm1997",
                   ["lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru"],
@@ -229,7 +234,6 @@ def train_language_model():
     import math
 
     import keras
-    import tensorflow as tf
 
     from lstm_zoo.applications.language_model import (
         CONFIGS,
@@ -284,10 +288,14 @@ def train_language_model():
         corpus["train"], level=FLAGS.level, standardize=standardize,
         max_tokens=FLAGS.max_tokens if FLAGS.level == "word" else None,
     )  # fmt: skip
-    ids = {k: tokenizer(tf.constant(v)).numpy() for k, v in corpus.items()}
-    eval_split = "test" if len(ids["test"]) > batch_size * (num_steps + 1) else "valid"
-    train = text_data.stream_dataset(ids["train"], batch_size, num_steps)
-    valid = text_data.stream_dataset(ids["valid"], batch_size, num_steps)
+    streams, ids = text_data.token_streams(corpus, tokenizer, batch_size, num_steps)
+    if "valid" not in streams:
+        raise ValueError(
+            f"The validation split has {len(ids['valid'])} tokens, too few for "
+            f"--batch_size={batch_size} and --num_steps={num_steps}"
+        )
+    eval_split = "test" if "test" in streams else "valid"
+    train, valid = streams["train"], streams["valid"]
     unit = "word" if FLAGS.level == "word" else "char"
     unigram = text_data.unigram_cross_entropy(ids["train"], ids[eval_split],
                                               tokenizer.vocabulary_size)  # fmt: skip
@@ -340,8 +348,7 @@ def train_language_model():
     trainer.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2)
     seconds = time.time() - start
 
-    evaluation = text_data.stream_dataset(ids[eval_split], batch_size, num_steps)
-    nats, count = evaluate_stream(model, evaluation, reset_every)
+    nats, count = evaluate_stream(model, streams[eval_split], reset_every)
     per = "word" if FLAGS.level == "word" else "character"
     print(f"trained {seconds:.0f} s, {int(trainer.optimizer.iterations.numpy())} steps")
     print(
@@ -505,7 +512,13 @@ def parse_flags(argv):
     """absl flag parsing with one-line errors (exit status 2)."""
     try:
         rest = FLAGS(argv)
-        if FLAGS.config:
+        if FLAGS.config in MODEL_CONFIGS:
+            if FLAGS["model_config"].present and FLAGS.model_config != FLAGS.config:
+                raise flags.Error(
+                    f"--config={FLAGS.config} and --model_config={FLAGS.model_config} disagree"
+                )
+            FLAGS.model_config = FLAGS.config
+        elif FLAGS.config:
             _apply_config(FLAGS.config)
     except flags.Error as error:
         print(f"lstm-zoo: error: {' '.join(str(error).split())}", file=sys.stderr)

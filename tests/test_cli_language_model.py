@@ -98,3 +98,24 @@ def test_stopped_run_resumes_from_its_backup(tmp_path):
     assert "Epoch 1/2" not in second.stdout and "Epoch 2/2" in second.stdout
     assert not (tmp_path / "backup").exists()
     assert not (tmp_path / "models").exists()  # --export=false
+
+
+def test_config_names_a_model_configuration(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e f g\n" * 300)
+    result = _run(["train", "language_model", f"--corpus={corpus}", "--config=medium",
+                   "--export=false", "--max_minutes=0", *_small(tmp_path)])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(word level, medium config, cell lstm1997)" in result.stdout
+    assert "dropout 0.5" in result.stdout  # the medium config's, not overridden
+    clash = _run(["train", "language_model", "--config=medium", "--model_config=large"])
+    assert clash.returncode == 2 and "disagree" in clash.stderr
+
+
+def test_too_small_validation_split(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e f g\n" * 300)
+    result = _run(["train", "language_model", f"--corpus={corpus}", "--split=0.99,0.01,0",
+                   *_small(tmp_path)])  # fmt: skip
+    assert result.returncode == 2
+    assert "validation split has" in result.stderr.strip().splitlines()[-1]

@@ -5,6 +5,8 @@
   `.txt` files, as `{"train", "valid", "test"}` texts.
 - `embedded_corpus()`: the English documentation that ships with every
   CPython (`pydoc_data.topics`), split the same way; no download.
+- `token_streams(corpus, tokenizer, batch_size, num_steps)`: every split as
+  such a stream.
 - `stream_dataset(ids, batch_size, num_steps)`: a continuous token stream cut
   into `batch_size` parallel rows and windows of `num_steps`, so row `b` of
   batch `i + 1` continues row `b` of batch `i` (state can be carried across
@@ -159,6 +161,37 @@ def stream_dataset(ids, batch_size, num_steps):
     inputs = np.ascontiguousarray(inputs.transpose(1, 0, 2))
     targets = np.ascontiguousarray(targets.transpose(1, 0, 2))
     return tf.data.Dataset.from_tensor_slices((inputs, targets))
+
+
+def token_streams(corpus, tokenizer, batch_size, num_steps):
+    """Tokenises a corpus and batches each split with `stream_dataset`.
+
+    Args:
+        corpus: `{"train": str, "valid": str, "test": str}` (`load_corpus`,
+            `embedded_corpus`).
+        tokenizer: A `lstm_zoo.layers.TextTokenizer`.
+        batch_size: Parallel rows of each stream.
+        num_steps: Unroll length.
+
+    Returns:
+        `(datasets, ids)`: `{split: tf.data.Dataset}` for every split long
+        enough for one batch (an empty test split is left out), and
+        `{split: 1-D int32 array}` of every split's token ids.
+    """
+    import tensorflow as tf
+
+    ids = {name: tokenizer(tf.constant(part)).numpy() for name, part in corpus.items()}
+    datasets = {
+        name: stream_dataset(values, batch_size, num_steps)
+        for name, values in ids.items()
+        if len(values) >= batch_size * (num_steps + 1)
+    }
+    if "train" not in datasets:
+        raise ValueError(
+            f"The training split has {len(ids.get('train', []))} tokens, too few for "
+            f"batch_size={batch_size} and num_steps={num_steps}"
+        )
+    return datasets, ids
 
 
 def unigram_cross_entropy(train_ids, eval_ids, vocabulary_size):

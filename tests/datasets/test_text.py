@@ -117,3 +117,17 @@ def test_unigram_cross_entropy_by_hand():
     # Add-one counts over a vocabulary of 3: [1, 4, 2] / 7.
     expected = -(math.log(4 / 7) + math.log(2 / 7) + math.log(1 / 7)) / 3
     assert text.unigram_cross_entropy(train, held_out, 3) == pytest.approx(expected)
+
+
+def test_token_streams_of_a_corpus():
+    from lstm_zoo.layers.text_tokenizer import TextTokenizer
+
+    corpus = {"train": "a b c\n" * 40, "valid": "a b\n" * 20, "test": ""}
+    tokenizer = TextTokenizer.adapt_from_text(corpus["train"])
+    streams, ids = text.token_streams(corpus, tokenizer, batch_size=2, num_steps=5)
+    assert sorted(streams) == ["train", "valid"]  # the empty test split is left out
+    assert len(ids["train"]) == 160 and len(ids["test"]) == 0
+    x, y = next(iter(streams["train"]))
+    np.testing.assert_array_equal(x.numpy()[0], ids["train"][:5])
+    with pytest.raises(ValueError, match="training split has 160 tokens"):
+        text.token_streams(corpus, tokenizer, batch_size=40, num_steps=5)
