@@ -115,7 +115,7 @@ def test_config_names_a_model_configuration(tmp_path):
 def test_too_small_validation_split(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a b c d e f g\n" * 300)
-    result = _run(["train", "language_model", f"--corpus={corpus}", "--split=0.99,0.01,0",
+    result = _run(["train", "language_model", f"--corpus={corpus}", "--split=0.995,0.005,0",
                    *_small(tmp_path)])  # fmt: skip
     assert result.returncode == 2
     assert "validation split has" in result.stderr.strip().splitlines()[-1]
