@@ -78,7 +78,7 @@ flags.DEFINE_enum(
     "optimizer",
     "sgd",
     ["sgd", "adam"],
-    "sgd: the paper's (learning rate 1, clipping, decay); adam: lr 0.002/num_steps.",
+    "sgd: the paper's (learning rate 1, clipping, decay); adam: learning rate 0.002, no decay.",
 )
 flags.DEFINE_float("clip_norm", None, "Global gradient-norm clip (default: the config's).",
                    lower_bound=0.0)  # fmt: skip
