@@ -20,6 +20,8 @@ import weakref
 import keras
 import numpy as np
 
+from lstm_zoo.checks import positive_int
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
@@ -281,12 +283,8 @@ class StatefulStream(keras.Model):
 
     def __init__(self, model, batch_size, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(
-                f"Argument `batch_size` must be a positive integer; received: {batch_size!r}"
-            )
         self.model = model
-        self.batch_size = batch_size
+        self.batch_size = positive_int("batch_size", batch_size)
         self.state_variables = [
             [
                 self.add_weight(
@@ -347,11 +345,7 @@ class ResetStreamStates(keras.callbacks.Callback):
 
     def __init__(self, every=None):
         super().__init__()
-        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
-                                  or every < 1):  # fmt: skip
-            raise ValueError(f"Argument `every` must be None or a positive integer; "
-                             f"received: every={every!r}")  # fmt: skip
-        self.every = every
+        self.every = None if every is None else positive_int("every", every)
 
     def get_config(self):
         return {"every": self.every}

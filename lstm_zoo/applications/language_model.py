@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lstm_zoo.checks import positive_int
 from lstm_zoo.layers.lstm1997 import LSTM1997
 from lstm_zoo.layers.text_tokenizer import EOS_TOKEN, TextTokenizer
 
@@ -35,14 +36,6 @@ CONFIGS = {
 }  # fmt: skip
 MODEL_KEYS = ("num_layers", "units", "dropout", "init_scale")
 CELLS = ("lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru")
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer; received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _state_sizes(cell):
@@ -118,7 +111,7 @@ class LanguageModel(keras.Model):
         for key in ("num_layers", "units"):
             if key not in values:
                 raise ValueError(f"Argument `{key}` is required when config=None")
-            values[key] = _check_positive_int(key, values[key])
+            values[key] = positive_int(key, values[key])
         if not 0.0 <= float(values["dropout"]) < 1.0:
             raise ValueError(
                 f"Argument `dropout` must be in [0, 1); received: dropout={values['dropout']!r}"
@@ -299,7 +292,7 @@ class LanguageModel(keras.Model):
             top_k: Sample among the `top_k` most likely tokens (`<= 0`: all).
             seed: Integer seed of the (stateless) sampling.
         """
-        _check_positive_int("num_tokens", num_tokens)
+        positive_int("num_tokens", num_tokens)
         single = isinstance(prompts, str)
         ids, lengths = self.encode_prompts([prompts] if single else list(prompts))
         out = self.generate_ids(ids, lengths, num_tokens, temperature, top_k, seed)

@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from lstm_zoo.checks import positive_int
+
 PTB_FILES = {"train": "ptb.train.txt", "valid": "ptb.valid.txt", "test": "ptb.test.txt"}
 DEFAULT_SPLIT = (0.9, 0.05, 0.05)
 
@@ -144,9 +146,8 @@ def stream_dataset(ids, batch_size, num_steps):
     """
     import tensorflow as tf
 
-    for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Argument `{name}` must be a positive integer; received: {value!r}")
+    batch_size = positive_int("batch_size", batch_size)
+    num_steps = positive_int("num_steps", num_steps)
     ids = np.asarray(ids, dtype=np.int32).ravel()
     row_length = len(ids) // batch_size
     batches = (row_length - 1) // num_steps

@@ -11,6 +11,7 @@ import keras
 from keras import constraints, initializers, ops, regularizers
 from keras.layers import Layer
 
+from lstm_zoo.checks import positive_int
 from lstm_zoo.layers import activations
 
 try:  # Keras' dropout-cell mixin (cached per-sequence masks).
@@ -50,14 +51,6 @@ def staggered_gate_biases(blocks, start=-1.0, step=-1.0):
             f"Argument `blocks` must be a positive integer; received: blocks={blocks!r}"
         )
     return [float(start + i * step) for i in range(blocks)]
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer; received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _check_rate(name, value):
@@ -209,8 +202,8 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         seed=None,
         **kwargs,
     ):
-        units = _check_positive_int("units", units)
-        cells_per_block = _check_positive_int("cells_per_block", cells_per_block)
+        units = positive_int("units", units)
+        cells_per_block = positive_int("cells_per_block", cells_per_block)
         if units % cells_per_block:
             raise ValueError(
                 "Argument `cells_per_block` must divide `units` "
