@@ -130,8 +130,6 @@ def train_adding():
     from lstm_zoo.datasets import CORRECT_ABS_ERROR, adding_problem
     from lstm_zoo.layers import LSTM1997
     from lstm_zoo.training import (
-        AtomicBackupAndRestore,
-        TimeLimit,
         distribute_options,
         fit_multi_worker,
         get_strategy,
@@ -176,13 +174,7 @@ def train_adding():
         f"budget {max_minutes} min, {strategy.num_replicas_in_sync} replica(s)",
         flush=True,
     )
-    callbacks = [TimeLimit(max_minutes * 60.0)]
-    if FLAGS.log_csv:
-        os.makedirs(os.path.dirname(FLAGS.log_csv) or ".", exist_ok=True)
-        callbacks.append(keras.callbacks.CSVLogger(FLAGS.log_csv, append=True))
-    if backup_dir:
-        save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
-        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
+    callbacks = _run_callbacks(max_minutes, backup_dir)
     start = time.time()
     if FLAGS.distribution == "multi_worker":
         # Keras 3 fit() fails under MultiWorkerMirroredStrategy (keras#20585).
@@ -219,6 +211,34 @@ def train_adding():
     return 0
 
 
+def _run_callbacks(max_minutes, backup_dir, tensorboard_dir=None):
+    """The callbacks every `train` task shares: time limit, CSV log, TensorBoard, backup."""
+    import keras
+
+    from lstm_zoo.training import AtomicBackupAndRestore, TimeLimit
+
+    callbacks = [TimeLimit(max_minutes * 60.0)]
+    if FLAGS.log_csv:
+        os.makedirs(os.path.dirname(FLAGS.log_csv) or ".", exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(FLAGS.log_csv, append=True))
+    if tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=False))
+    if backup_dir:
+        save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
+        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
+    return callbacks
+
+
+def _cross_entropy_summary(nats, unit):
+    """`"X nats/unit, perplexity P, B bits/unit"`."""
+    import math
+
+    return (
+        f"{nats:.4f} nats/{unit}, perplexity {math.exp(nats):.2f}, "
+        f"{nats / math.log(2):.4f} bits/{unit}"
+    )
+
+
 def _save_model(model, path):
     """Saves a `.keras` file atomically (never a half-written model file)."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -243,11 +263,9 @@ def train_language_model():
     from lstm_zoo.datasets import text as text_data
     from lstm_zoo.layers.text_tokenizer import TextTokenizer
     from lstm_zoo.training import (
-        AtomicBackupAndRestore,
         ResetStreamStates,
         StatefulStream,
         StreamValidation,
-        TimeLimit,
         evaluate_stream,
     )
 
@@ -333,17 +351,9 @@ def train_language_model():
     callbacks = [
         ResetStreamStates(reset_every),
         keras.callbacks.LearningRateScheduler(schedule),
-        StreamValidation(model, valid, reset_every, unit=unit),
-        TimeLimit(max_minutes * 60.0),
+        StreamValidation(model, valid, reset_every, unit=unit),  # before the loggers
+        *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
     ]
-    if FLAGS.log_csv:
-        os.makedirs(os.path.dirname(FLAGS.log_csv) or ".", exist_ok=True)
-        callbacks.append(keras.callbacks.CSVLogger(FLAGS.log_csv, append=True))
-    if log_dir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir, write_graph=False))
-    if backup_dir:
-        save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
-        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
     start = time.time()
     trainer.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2)
     seconds = time.time() - start
@@ -351,14 +361,8 @@ def train_language_model():
     nats, count = evaluate_stream(model, streams[eval_split], reset_every)
     per = "word" if FLAGS.level == "word" else "character"
     print(f"trained {seconds:.0f} s, {int(trainer.optimizer.iterations.numpy())} steps")
-    print(
-        f"{eval_split} ({count} {unit}s): {nats:.4f} nats/{unit}, perplexity {math.exp(nats):.2f}, "
-        f"{nats / math.log(2):.4f} bits/{unit}"
-    )
-    print(
-        f"unigram baseline: {unigram:.4f} nats/{unit}, perplexity {math.exp(unigram):.2f}, "
-        f"{unigram / math.log(2):.4f} bits/{unit}"
-    )
+    print(f"{eval_split} ({count} {unit}s): {_cross_entropy_summary(nats, unit)}")
+    print(f"unigram baseline: {_cross_entropy_summary(unigram, unit)}")
     prompt = "the" if FLAGS.level == "word" else "The"
     sample = model.generate([prompt], num_tokens=60 if FLAGS.level == "word" else 300,
                             temperature=0.8, top_k=40, seed=FLAGS.seed)[0]  # fmt: skip

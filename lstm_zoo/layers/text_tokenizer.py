@@ -104,10 +104,9 @@ class TextTokenizer(keras.layers.Layer):
             return tf.strings.unicode_split(text, "UTF-8")
         if self.standardize == "lower_and_split_punctuation":
             text = tf.strings.regex_replace(text, r"\n\s*\n", "\n")  # blank lines: one break
-        text = tf.strings.regex_replace(text, r"\r?\n", f" {EOS_TOKEN} ")
-        if self.standardize == "lower_and_split_punctuation":
             text = tf.strings.lower(text, encoding="utf-8")
             text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
+        text = tf.strings.regex_replace(text, r"\r?\n", f" {EOS_TOKEN} ")
         return tf.strings.split(text)
 
     def call(self, inputs):
