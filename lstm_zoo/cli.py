@@ -229,16 +229,6 @@ def _run_callbacks(max_minutes, backup_dir, tensorboard_dir=None):
     return callbacks
 
 
-def _cross_entropy_summary(nats, unit):
-    """`"X nats/unit, perplexity P, B bits/unit"`."""
-    import math
-
-    return (
-        f"{nats:.4f} nats/{unit}, perplexity {math.exp(nats):.2f}, "
-        f"{nats / math.log(2):.4f} bits/{unit}"
-    )
-
-
 def _save_model(model, path):
     """Saves a `.keras` file atomically (never a half-written model file)."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -266,6 +256,7 @@ def train_language_model():
         ResetStreamStates,
         StatefulStream,
         StreamValidation,
+        cross_entropy_summary,
         evaluate_stream,
     )
 
@@ -361,8 +352,8 @@ def train_language_model():
     nats, count = evaluate_stream(model, streams[eval_split], reset_every)
     per = "word" if FLAGS.level == "word" else "character"
     print(f"trained {seconds:.0f} s, {int(trainer.optimizer.iterations.numpy())} steps")
-    print(f"{eval_split} ({count} {unit}s): {_cross_entropy_summary(nats, unit)}")
-    print(f"unigram baseline: {_cross_entropy_summary(unigram, unit)}")
+    print(f"{eval_split} ({count} {unit}s): {cross_entropy_summary(nats, unit)}")
+    print(f"unigram baseline: {cross_entropy_summary(unigram, unit)}")
     prompt = "the" if FLAGS.level == "word" else "The"
     sample = model.generate([prompt], num_tokens=60 if FLAGS.level == "word" else 300,
                             temperature=0.8, top_k=40, seed=FLAGS.seed)[0]  # fmt: skip

@@ -375,6 +375,16 @@ def _eval_step(model):
     return step
 
 
+def cross_entropy_summary(nats, unit="token"):
+    """`"X nats/unit, perplexity P, B bits/unit"` for a mean cross-entropy in nats."""
+    import math
+
+    return (
+        f"{nats:.4f} nats/{unit}, perplexity {math.exp(min(nats, 700.0)):.2f}, "
+        f"{nats / math.log(2):.4f} bits/{unit}"
+    )
+
+
 def evaluate_stream(model, dataset, reset_every=None):
     """Mean cross-entropy (nats per token) of a model over a token stream.
 
@@ -438,8 +448,4 @@ class StreamValidation(keras.callbacks.Callback):
         self.history.append(values)
         if logs is not None:
             logs.update(values)
-        print(
-            f"epoch {epoch + 1}: validation {nats:.4f} nats/{self.unit}, perplexity "
-            f"{values['val_perplexity']:.2f}, {values['val_bits']:.4f} bits/{self.unit}",
-            flush=True,
-        )
+        print(f"epoch {epoch + 1}: validation {cross_entropy_summary(nats, self.unit)}", flush=True)
