@@ -96,8 +96,40 @@ flags.DEFINE_list(
 )
 flags.DEFINE_string("tensorboard_dir", None, "TensorBoard folder (default runs/TASK; empty: none).")
 flags.DEFINE_bool("export", True, "Export a SavedModel to --base_dir after training.")
+# speech
+flags.DEFINE_string(
+    "data", None,
+    "Speech corpus: a manifest .tsv/.csv (path, transcript[, speaker]), a folder holding one, "
+    "an FSDD or LibriSpeech folder, or tfds:spoken_digit / tfds:speech_commands prepared in "
+    "--tfds_data_dir (default: the synthesised eSpeak NG digit corpus).",
+)  # fmt: skip
+flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir for --data=tfds:NAME (no download).")
+flags.DEFINE_string("synth_dir", "data/spoken_digits",
+                    "Folder of the synthesised digit corpus (made on first use).")  # fmt: skip
+flags.DEFINE_integer("synth_utterances", 4000, "Utterances of the synthesised corpus.",
+                     lower_bound=10)  # fmt: skip
+flags.DEFINE_bool("add_synthesized", False,
+                  "With --data, also train on the synthesised corpus.")  # fmt: skip
+flags.DEFINE_list(
+    "test_speakers", None,
+    "Speakers held out for testing (a name ending in '/' is a prefix). Default: the held-out "
+    "voices of the synthesised corpus (test/), else a random tenth of the utterances.",
+)  # fmt: skip
+flags.DEFINE_integer("sample_rate", None,
+                     "Model sampling rate in Hz (default 8000 for FSDD and spoken_digit, "
+                     "else 16000); other rates are resampled.", lower_bound=1000)  # fmt: skip
+flags.DEFINE_string("labels", "digits", "Label set: digits (words), characters, or a file of "
+                    "labels, one per line (phones or words).")  # fmt: skip
+flags.DEFINE_enum("label_type", None, ["words", "characters", "phones"],
+                  "How transcripts split into labels (default: the label set's).")  # fmt: skip
+flags.DEFINE_integer("beam_width", 8, "CTC beam width for evaluation and export (1: greedy).",
+                     lower_bound=1)  # fmt: skip
+flags.DEFINE_bool("augment", True, "Random gain and noise on the training audio.")
+flags.DEFINE_enum("on_error", "raise", ["raise", "skip"],
+                  "Bad audio files: stop with the file's name, or skip them with a warning.")
+flags.DEFINE_string("metrics_json", None, "Write the final test metrics to this JSON file.")
 
-TASKS = ("adding", "language_model")
+TASKS = ("adding", "language_model", "speech")
 
 # Defaults of the shared flags, per task (language-model values come from
 # its --model_config where None).
@@ -105,6 +137,8 @@ TASK_DEFAULTS = {
     "adding": {"units": 16, "batch_size": 32, "epochs": 10, "learning_rate": 0.005,
                "max_minutes": 3.0},
     "language_model": {"max_minutes": 60.0},
+    "speech": {"units": 128, "num_layers": 2, "batch_size": 16, "epochs": 40,
+               "learning_rate": 0.001, "max_minutes": 20.0, "dropout": 0.0},
 }  # fmt: skip
 
 
@@ -388,6 +422,146 @@ def train_language_model():
     return 0
 
 
+def _speech_data(sample_rate):
+    """Utterances of --data (or the synthesised corpus) and a description."""
+    from lstm_zoo.datasets import speech
+
+    synth = None
+    if not FLAGS.data or FLAGS.add_synthesized:
+        manifest = speech.synthesize_spoken_digits(FLAGS.synth_dir, FLAGS.synth_utterances,
+                                                   seed=FLAGS.seed)  # fmt: skip
+        synth = speech.load_manifest(manifest, sample_rate, on_error=FLAGS.on_error)
+    if not FLAGS.data:
+        return synth, None, f"synthesised eSpeak NG digit strings ({FLAGS.synth_dir})"
+    if FLAGS.data.startswith("tfds:"):
+        if not FLAGS.tfds_data_dir:
+            raise ValueError("--data=tfds:NAME needs --tfds_data_dir (a prepared TFDS data_dir)")
+        utterances = speech.load_tfds_speech(FLAGS.data[5:], FLAGS.tfds_data_dir,
+                                             sample_rate=sample_rate)  # fmt: skip
+    else:
+        utterances = speech.load_speech_folder(FLAGS.data, sample_rate,
+                                               on_error=FLAGS.on_error)  # fmt: skip
+    return utterances, synth, os.path.abspath(FLAGS.data) if ":" not in FLAGS.data else FLAGS.data
+
+
+def _speech_labels():
+    if FLAGS.labels in ("digits", "characters"):
+        return FLAGS.labels
+    if not os.path.isfile(FLAGS.labels):
+        raise ValueError(f"--labels must be digits, characters or a file; received: {FLAGS.labels}")
+    with open(FLAGS.labels, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def train_speech():
+    """Trains, evaluates and exports a `SpeechRecognizer` (Graves et al. 2013)."""
+    import json
+
+    import keras
+    import numpy as np
+
+    from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
+    from lstm_zoo.datasets import speech
+    from lstm_zoo.training import TranscriptionEvaluation
+
+    task = "speech"
+    keras.utils.set_random_seed(FLAGS.seed)
+    fsdd_like = FLAGS.data == "tfds:spoken_digit" or bool(
+        FLAGS.data and os.path.isdir(FLAGS.data) and speech._fsdd_folder(FLAGS.data))
+    sample_rate = FLAGS.sample_rate or (8000 if fsdd_like else 16000)
+    utterances, extra, data_name = _speech_data(sample_rate)
+    if FLAGS.test_speakers:
+        train, test = speech.split_by_speaker(utterances, FLAGS.test_speakers)
+    elif not FLAGS.data:
+        train, test = speech.split_by_speaker(utterances, ["test/"])
+    else:
+        order = np.random.default_rng(FLAGS.seed).permutation(len(utterances))
+        cut = max(1, len(utterances) // 10)
+        test = [utterances[i] for i in order[:cut]]
+        train = [utterances[i] for i in order[cut:]]
+    if extra is not None:
+        train = train + extra
+    # A tenth of the training speakers' utterances for validation.
+    order = np.random.default_rng(FLAGS.seed + 1).permutation(len(train))
+    cut = max(1, len(train) // 10)
+    valid = [train[i] for i in order[:cut]]
+    train = [train[i] for i in order[cut:]]
+
+    model = SpeechRecognizer(
+        labels=_speech_labels(), label_type=FLAGS.label_type, sample_rate=sample_rate,
+        num_layers=_flag("num_layers", task), units=_flag("units", task), cell=FLAGS.cell,
+        dropout=_flag("dropout", task),
+    )  # fmt: skip
+    batch_size = _flag("batch_size", task)
+    train_ds = speech.speech_dataset(train, model.encode_transcript, batch_size, shuffle=True,
+                                     seed=FLAGS.seed, augment=FLAGS.augment)  # fmt: skip
+    valid_ds = speech.speech_dataset(valid, model.encode_transcript, batch_size)
+    test_ds = speech.speech_dataset(test, model.encode_transcript, batch_size)
+    model.build()
+    learning_rate = _flag("learning_rate", task)
+    model.compile(keras.optimizers.Adam(learning_rate, global_clipnorm=5.0))
+    max_minutes = _flag("max_minutes", task)
+    seconds_audio = sum(len(u.audio) for u in train) / sample_rate
+    print(
+        f"Speech recognizer (cell {FLAGS.cell}, {model.num_layers} x {model.units} units per "
+        f"direction, {model.count_params()} weights, labels {model.labels[:12]}"
+        f"{'...' if len(model.labels) > 12 else ''}): {data_name}; {len(train)} training "
+        f"({seconds_audio / 60:.1f} min of audio), {len(valid)} validation, {len(test)} test "
+        f"utterances at {sample_rate} Hz; batch {batch_size}, Adam lr {learning_rate}; budget "
+        f"{max_minutes} min",
+        flush=True,
+    )
+    save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
+    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
+    log_dir = _path_flag("tensorboard_dir", task, "runs/{task}")
+    callbacks = [
+        TranscriptionEvaluation(model, valid_ds, prefix="val_"),  # before the loggers
+        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=1),
+        *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
+    ]
+    start = time.time()
+    model.fit(train_ds, validation_data=valid_ds, epochs=_flag("epochs", task),
+              callbacks=callbacks, verbose=2)  # fmt: skip
+    seconds = time.time() - start
+    print(f"trained {seconds:.0f} s, {int(model.optimizer.iterations.numpy())} steps")
+    metrics = {}
+    for width in sorted({1, FLAGS.beam_width}):
+        name = "greedy" if width == 1 else f"beam{width}"
+        result = model.evaluate_transcripts(test_ds, beam_width=width)
+        metrics[name] = {k: result[k] for k in ("label_error_rate", "word_error_rate",
+                                                "sentence_accuracy", "utterances")}  # fmt: skip
+        print(f"test {name}: label error rate {result['label_error_rate']:.4f}, word error "
+              f"rate {result['word_error_rate']:.4f}, sentence accuracy "
+              f"{result['sentence_accuracy']:.4f} ({result['utterances']} utterances)")  # fmt: skip
+    examples = list(zip(result["references"], result["hypotheses"], strict=True))[:10]
+    for ref, hyp in examples[:6]:
+        print(f"  reference: {ref!r:40} decoded: {hyp!r}")
+    if FLAGS.metrics_json:
+        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.metrics_json)), exist_ok=True)
+        with open(FLAGS.metrics_json, "w") as f:
+            json.dump({"metrics": metrics, "seconds": seconds, "cell": FLAGS.cell,
+                       "parameters": model.count_params(), "data": data_name,
+                       "test_speakers": FLAGS.test_speakers, "train": len(train),
+                       "examples": examples},
+                      f, indent=1)  # fmt: skip
+    if save_path:
+        _save_model(model, save_path)
+    if FLAGS.export:
+        from lstm_zoo.export import export_saved_model
+
+        path = export_saved_model(
+            model, task, base_dir=FLAGS.base_dir, version=FLAGS.version,
+            overwrite=FLAGS.overwrite, endpoints=model.serving_endpoints(FLAGS.beam_width),
+            examples=model.serving_examples(), jit_compile=False,
+            metadata={"application": task, "config": model.get_config(), "cell": FLAGS.cell,
+                      "sample_rate": sample_rate, "labels": model.labels,
+                      "training_data": data_name, "test_speakers": FLAGS.test_speakers,
+                      "metrics": metrics, "training": {"seconds": seconds}},
+        )  # fmt: skip
+        print(f"exported {path}")
+    return 0
+
+
 def export(name):
     """Exports a trained `.keras` model with `lstm_zoo.export`."""
     import keras
@@ -452,6 +626,8 @@ def main(argv):
             return train_adding()
         if len(args) == 2 and args[0] == "train" and args[1] == "language_model":
             return train_language_model()
+        if len(args) == 2 and args[0] == "train" and args[1] == "speech":
+            return train_speech()
         if len(args) == 2 and args[0] == "export":
             return export(args[1])
         if len(args) == 2 and args[0] == "verify":

@@ -449,3 +449,32 @@ class StreamValidation(keras.callbacks.Callback):
         if logs is not None:
             logs.update(values)
         print(f"epoch {epoch + 1}: validation {cross_entropy_summary(nats, self.unit)}", flush=True)
+
+
+class TranscriptionEvaluation(keras.callbacks.Callback):
+    """Adds `{prefix}label_error_rate`, `{prefix}word_error_rate` and
+    `{prefix}sentence_accuracy` to the epoch logs (so CSVLogger and TensorBoard
+    record them), decoding `dataset` with `model.evaluate_transcripts`.
+
+    Args:
+        model: A model with `evaluate_transcripts(dataset, beam_width)`
+            (`SpeechRecognizer`).
+        dataset: `((waveforms, lengths), labels)` batches.
+        beam_width: 1 (greedy, default) or a beam width.
+        prefix: Prefix of the log keys.
+    """
+
+    def __init__(self, model, dataset, beam_width=1, prefix="val_"):
+        super().__init__()
+        self.recognizer = model
+        self.dataset = dataset
+        self.beam_width = beam_width
+        self.prefix = prefix
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = self.recognizer.evaluate_transcripts(self.dataset, self.beam_width)
+        keys = ("label_error_rate", "word_error_rate", "sentence_accuracy")
+        values = {f"{self.prefix}{k}": result[k] for k in keys}
+        if logs is not None:
+            logs.update(values)
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()), flush=True)

@@ -3,14 +3,19 @@
 - `LanguageModel`: a Zaremba-style stacked LSTM over words or characters
   (`lstm-zoo train language_model`).
 
-Speech recognition and image captioning are tracked as their own issues.
+- `SpeechRecognizer`: a deep bidirectional LSTM with CTC over raw waveforms
+  (`lstm-zoo train speech`).
+
+Image captioning is tracked as its own issue.
 `list_models()` names the applications; `get_model(name, **kwargs)` builds one.
 """
 
 from lstm_zoo.applications.language_model import CONFIGS as LANGUAGE_MODEL_CONFIGS
 from lstm_zoo.applications.language_model import LanguageModel
+from lstm_zoo.applications.speech_features import SpeechFeatures
+from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
 
-_MODELS = {"language_model": LanguageModel}
+_MODELS = {"language_model": LanguageModel, "speech": SpeechRecognizer}
 
 
 def list_models():
@@ -25,4 +30,11 @@ def get_model(name, **kwargs):
     return _MODELS[name](**kwargs)
 
 
-__all__ = ["LANGUAGE_MODEL_CONFIGS", "LanguageModel", "get_model", "list_models"]
+__all__ = [
+    "LANGUAGE_MODEL_CONFIGS",
+    "LanguageModel",
+    "SpeechFeatures",
+    "SpeechRecognizer",
+    "get_model",
+    "list_models",
+]

@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lstm_zoo.applications.cells import check_cell, recurrent_layer, serialize_cell
 from lstm_zoo.checks import positive_int
-from lstm_zoo.layers.lstm1997 import LSTM1997
 from lstm_zoo.layers.text_tokenizer import EOS_TOKEN, TextTokenizer
 
 #: The paper's three configurations (model and training hyper-parameters).
@@ -35,7 +35,6 @@ CONFIGS = {
                   decay=1 / 1.15),
 }  # fmt: skip
 MODEL_KEYS = ("num_layers", "units", "dropout", "init_scale")
-CELLS = ("lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru")
 
 
 def _state_sizes(cell):
@@ -120,14 +119,7 @@ class LanguageModel(keras.Model):
             raise ValueError(
                 f"Argument `init_scale` must be positive; received: {values['init_scale']!r}"
             )
-        if isinstance(cell, dict):
-            cell = keras.saving.deserialize_keras_object(cell)
-        if isinstance(cell, str) and cell not in CELLS:
-            raise ValueError(f"Argument `cell` must be one of {CELLS} or a Keras RNN cell; "
-                             f"received: cell={cell!r}")  # fmt: skip
-        if not isinstance(cell, str) and not hasattr(cell, "state_size"):
-            raise ValueError(f"Argument `cell` must be one of {CELLS} or a Keras RNN cell; "
-                             f"received: {type(cell).__name__}")  # fmt: skip
+        cell = check_cell(cell)
         self.tokenizer = tokenizer
         self.config_name = config
         self.num_layers = values["num_layers"]
@@ -152,23 +144,8 @@ class LanguageModel(keras.Model):
         self.head = keras.layers.Dense(self.vocabulary_size, kernel_initializer=init, name="logits")
 
     def _recurrent_layer(self, index, init):
-        common = dict(return_sequences=True, return_state=True, name=f"rnn_{index}")
-        weights = dict(kernel_initializer=init, recurrent_initializer=init)
-        if self.cell == "lstm1997":
-            return LSTM1997(self.units, **weights, **common)
-        if self.cell == "lstm1997_forget_gate":
-            return LSTM1997(self.units, forget_gate=True, **weights, **common)
-        if self.cell == "keras_lstm":
-            return keras.layers.LSTM(self.units, **weights, **common)
-        if self.cell == "keras_gru":
-            return keras.layers.GRU(self.units, **weights, **common)
-        config = self.cell.get_config()
-        if "units" not in config:
-            raise ValueError(
-                f"Argument `cell` ({type(self.cell).__name__}) has no `units` in its config"
-            )
-        config.update(units=self.units, name=f"cell_{index}")
-        return keras.layers.RNN(type(self.cell).from_config(config), **common)
+        return recurrent_layer(self.cell, self.units, f"rnn_{index}", init,
+                               return_sequences=True, return_state=True)  # fmt: skip
 
     def build(self, input_shape=None):
         shape = (None, None) if input_shape is None else tuple(input_shape)
@@ -367,9 +344,8 @@ class LanguageModel(keras.Model):
             "units": self.units,
             "dropout": self.dropout,
             "init_scale": self.init_scale,
-            "cell": self.cell if isinstance(self.cell, str)
-            else keras.saving.serialize_keras_object(self.cell),
-        }  # fmt: skip
+            "cell": serialize_cell(self.cell),
+        }
         return {**super().get_config(), **config}
 
     @classmethod

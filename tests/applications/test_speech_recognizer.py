@@ -1,0 +1,201 @@
+"""SpeechRecognizer: CTC loss and decoding, metrics, masking, training, saving, serving."""
+
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from lstm_zoo.applications import speech_metrics
+from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
+from lstm_zoo.datasets.speech import speech_dataset
+from tests.speech_data import tone_utterances
+
+pytestmark = pytest.mark.tf_only
+
+tf = pytest.importorskip("tensorflow")
+
+
+def _model(**kwargs):
+    args = dict(labels=["low", "high"], sample_rate=8000, num_layers=1, units=16)
+    model = SpeechRecognizer(**{**args, **kwargs})
+    model.build()
+    return model
+
+
+# Metrics -------------------------------------------------------------------
+
+
+def test_edit_distances_and_error_rates_on_known_cases():
+    assert speech_metrics.edit_distances([list("kitten"), list("flaw")],
+                                         [list("sitting"), list("lawn")]).tolist() == [3, 2]  # fmt: skip
+    assert speech_metrics.edit_distances([[1, 2, 3], []], [[1, 3], [4, 4]]).tolist() == [1, 2]
+    refs = ["the cat sat", "on the mat"]
+    hyps = ["the cat sat down", "on mat"]
+    assert speech_metrics.word_error_rate(refs, hyps) == pytest.approx(2 / 6)
+    assert speech_metrics.character_error_rate(["abc"], ["abd"]) == pytest.approx(1 / 3)
+    assert speech_metrics.sentence_accuracy(refs, ["the cat  sat", "x"]) == 0.5
+    with pytest.raises(ValueError, match="undefined"):
+        speech_metrics.error_rate([[]], [[1]])
+    with pytest.raises(ValueError, match="same length"):
+        speech_metrics.edit_distances([[1]], [])
+
+
+# CTC -----------------------------------------------------------------------
+
+
+def _collapse(path):
+    out = [k for k, _ in itertools.groupby(path)]
+    return tuple(k for k in out if k != 0)
+
+
+def test_ctc_loss_equals_brute_force_sum_over_alignments():
+    model = _model()
+    rng = np.random.default_rng(0)
+    steps, classes = 4, 3
+    logits = rng.normal(size=(2, steps + 1, classes)).astype(np.float32)
+    # Utterance 0 has 4 frames (8000 Hz, 80-sample steps: 320 samples), 1 has 3.
+    lengths = np.array([320, 240])
+    labels = np.array([[1, 2], [2, 0]])
+    loss = float(model.compute_loss((None, lengths), labels, logits))
+    want = []
+    for row, (frames, target) in enumerate([(4, (1, 2)), (3, (2,))]):
+        probs = np.exp(logits[row, :frames]) / np.exp(logits[row, :frames]).sum(-1, keepdims=True)
+        total = sum(np.prod(probs[np.arange(frames), path])
+                    for path in itertools.product(range(classes), repeat=frames)
+                    if _collapse(path) == target)  # fmt: skip
+        want.append(-math.log(total))
+    assert loss == pytest.approx(np.mean(want), rel=1e-5)
+
+
+def test_greedy_and_beam_decoding_on_hand_made_logits():
+    model = _model()
+    # Per frame: blank 0, low 1, high 2. Greedy picks 1 1 0 2 2 0 2 -> 1 2 2.
+    best = [1, 1, 0, 2, 2, 0, 2]
+    logits = np.full((1, 7, 3), -5.0, np.float32)
+    logits[0, np.arange(7), best] = 5.0
+    ids = model.decode(logits, np.array([7]))
+    assert [int(i) for i in ids[0] if i >= 0] == [1, 2, 2]
+    assert model.ids_to_text(ids).numpy().tolist() == [b"low high high"]
+    # Two frames, P(blank) 0.6, P(low) 0.4 each: the best path is blank blank (0.36), but
+    # "low" is the most probable labelling (0.24 + 0.24 + 0.16 = 0.64).
+    probs = np.array([[[0.6, 0.4, 1e-9], [0.6, 0.4, 1e-9]]], np.float32)
+    logits = np.log(probs)
+    assert model.ids_to_text(model.decode(logits, np.array([2]))).numpy().tolist() == [b""]
+    beam = model.decode(logits, np.array([2]), beam_width=4)
+    assert model.ids_to_text(beam).numpy().tolist() == [b"low"]
+    # Frames past the length are ignored.
+    logits = np.full((1, 4, 3), -5.0, np.float32)
+    logits[0, np.arange(4), [1, 0, 2, 2]] = 5.0
+    assert model.ids_to_text(model.decode(logits, np.array([2]))).numpy().tolist() == [b"low"]
+
+
+def test_transcript_encoding_and_label_sets():
+    model = _model()
+    assert model.encode_transcript("low  High low") == [1, 2, 1]
+    with pytest.raises(ValueError, match=r"\['middle'\]"):
+        model.encode_transcript("low middle")
+    chars = SpeechRecognizer("characters", num_layers=1, units=4)
+    assert chars.label_type == "characters" and chars.num_classes == 29
+    ids = chars.encode_transcript("It's  ok")
+    assert chars.ids_to_text(tf.constant([ids])).numpy().tolist() == [b"it's ok"]
+    phones = SpeechRecognizer(["sil", "aa", "b"], label_type="phones", num_layers=1, units=4)
+    assert phones.encode_transcript("sil b aa sil") == [1, 3, 2, 1]
+    for kwargs, match in [({"labels": "klingon"}, "labels"),
+                          ({"labels": ["a", "a"]}, "distinct"),
+                          ({"labels": ["ab"], "label_type": "characters"}, "single characters"),
+                          ({"label_type": "syllables"}, "label_type"),
+                          ({"cell": "transformer"}, "cell"),
+                          ({"units": 0}, "units"),
+                          ({"dropout": 1.0}, "dropout"),
+                          ({"features": {"sample_rate": 8000}}, "sample_rate")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            SpeechRecognizer(**{"labels": "digits", **kwargs})
+
+
+# Model ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["lstm1997", "keras_lstm"])
+def test_padding_does_not_change_an_utterance(cell):
+    keras.utils.set_random_seed(3)
+    model = _model(cell=cell, num_layers=2)
+    rng = np.random.default_rng(0)
+    short, long = rng.normal(size=1200).astype("float32"), rng.normal(size=3000).astype("float32")
+    batch = np.zeros((2, 3000), "float32")
+    batch[0, :1200], batch[1] = short, long
+    together = model((batch, np.array([1200, 3000]))).numpy()
+    alone = model((short[None], np.array([1200]))).numpy()
+    np.testing.assert_allclose(together[0, :15], alone[0], rtol=1e-4, atol=1e-5)
+    assert model.transcribe([short, long], beam_width=3)[0] == model.transcribe([short], 
+                                                                              beam_width=3)[0]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A 1-layer model trained on tone 'words' until it transcribes most of them."""
+    keras.utils.set_random_seed(0)
+    model = _model(units=24)
+    train = speech_dataset(tone_utterances(160, seed=1), model.encode_transcript, 16,
+                           shuffle=True, seed=0)  # fmt: skip
+    test = speech_dataset(tone_utterances(40, seed=2), model.encode_transcript, 20)
+    before = model.evaluate_transcripts(test)
+    model.compile(keras.optimizers.Adam(0.01, global_clipnorm=5.0))
+    model.fit(train, epochs=12, verbose=0)
+    after = model.evaluate_transcripts(test, beam_width=4)
+    return model, before, after
+
+
+def test_a_short_training_run_lowers_the_label_error(trained):
+    _, before, after = trained
+    assert before["label_error_rate"] >= 0.9
+    assert after["label_error_rate"] < 0.25
+    assert after["sentence_accuracy"] > 0.5
+    assert after["label_error_rate"] == after["word_error_rate"]  # word labels
+
+
+def test_keras_file_round_trip(trained, tmp_path):
+    model, _, _ = trained
+    path = str(tmp_path / "speech.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    waves = [u.audio for u in tone_utterances(3, seed=9)]
+    assert loaded.transcribe(waves) == model.transcribe(waves)
+    assert loaded.get_config()["labels"] == ["low", "high"]
+
+
+def test_exported_model_transcribes_in_a_fresh_process(trained, tmp_path):
+    from lstm_zoo.export import export_saved_model
+
+    model, _, _ = trained
+    path = export_saved_model(model, "speech", base_dir=str(tmp_path), jit_compile=False,
+                              endpoints=model.serving_endpoints(beam_width=4),
+                              examples=model.serving_examples())  # fmt: skip
+    utts = tone_utterances(4, seed=11)
+    expected = model.transcribe([u.audio for u in utts], beam_width=4)
+    assert sum(e == u.transcript for e, u in zip(expected, utts, strict=True)) >= 2
+    waves = np.zeros((4, max(len(u.audio) for u in utts)), "float32")
+    for row, u in zip(waves, utts, strict=True):
+        row[: len(u.audio)] = u.audio
+    np.save(tmp_path / "waves.npy", waves)
+    lengths = [len(u.audio) for u in utts]
+    code = f"""
+import json, sys
+sys.modules["lstm_zoo"] = None  # importing lstm_zoo fails in this process
+import numpy as np, tensorflow as tf
+m = tf.saved_model.load({path!r})
+out = m.signatures["serving_default"](waveforms=tf.constant(np.load({str(tmp_path / 'waves.npy')!r})),
+                                      lengths=tf.constant({lengths}, tf.int32))
+print(json.dumps([t.decode() for t in out["transcripts"].numpy()]))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == expected
+    script = os.path.join(os.path.dirname(__import__("lstm_zoo").__file__), "verify_saved_model.py")
+    verify = subprocess.run([sys.executable, script, path], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
