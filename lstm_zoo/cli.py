@@ -427,6 +427,8 @@ def _speech_data(sample_rate):
     from lstm_zoo.datasets import speech
 
     synth = None
+    if FLAGS.data and not FLAGS.data.startswith("tfds:") and not os.path.exists(FLAGS.data):
+        raise ValueError(f"--data: no such file or folder: {FLAGS.data}")
     if not FLAGS.data or FLAGS.add_synthesized:
         manifest = speech.synthesize_spoken_digits(FLAGS.synth_dir, FLAGS.synth_utterances,
                                                    seed=FLAGS.seed)  # fmt: skip

@@ -32,8 +32,9 @@ def _model(**kwargs):
 
 
 def test_edit_distances_and_error_rates_on_known_cases():
-    assert speech_metrics.edit_distances([list("kitten"), list("flaw")],
-                                         [list("sitting"), list("lawn")]).tolist() == [3, 2]  # fmt: skip
+    distances = speech_metrics.edit_distances([list("kitten"), list("flaw")],
+                                              [list("sitting"), list("lawn")])  # fmt: skip
+    assert distances.tolist() == [3, 2]
     assert speech_metrics.edit_distances([[1, 2, 3], []], [[1, 3], [4, 4]]).tolist() == [1, 2]
     refs = ["the cat sat", "on the mat"]
     hyps = ["the cat sat down", "on mat"]
@@ -132,7 +133,7 @@ def test_padding_does_not_change_an_utterance(cell):
     together = model((batch, np.array([1200, 3000]))).numpy()
     alone = model((short[None], np.array([1200]))).numpy()
     np.testing.assert_allclose(together[0, :15], alone[0], rtol=1e-4, atol=1e-5)
-    assert model.transcribe([short, long], beam_width=3)[0] == model.transcribe([short], 
+    assert model.transcribe([short, long], beam_width=3)[0] == model.transcribe([short],
                                                                               beam_width=3)[0]
 
 
@@ -189,8 +190,8 @@ import json, sys
 sys.modules["lstm_zoo"] = None  # importing lstm_zoo fails in this process
 import numpy as np, tensorflow as tf
 m = tf.saved_model.load({path!r})
-out = m.signatures["serving_default"](waveforms=tf.constant(np.load({str(tmp_path / 'waves.npy')!r})),
-                                      lengths=tf.constant({lengths}, tf.int32))
+waves = tf.constant(np.load({str(tmp_path / 'waves.npy')!r}))
+out = m.signatures["serving_default"](waveforms=waves, lengths=tf.constant({lengths}, tf.int32))
 print(json.dumps([t.decode() for t in out["transcripts"].numpy()]))
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

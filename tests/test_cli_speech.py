@@ -1,0 +1,86 @@
+"""`lstm-zoo train speech` end to end on a generated corpus: train, evaluate, export."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.speech_data import tone_utterances, write_wavs
+
+pytestmark = pytest.mark.tf_only
+
+CLI = [sys.executable, "-m", "lstm_zoo.cli"]
+
+
+def _run(args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tones")
+    utts = tone_utterances(120, rate=8000, seed=5)
+    paths = write_wavs(folder, utts)
+    with open(folder / "manifest.tsv", "w") as f:
+        for i, (path, u) in enumerate(zip(paths, utts, strict=True)):
+            f.write(f"{os.path.basename(path)}\t{u.transcript}\t{'held' if i < 20 else 'seen'}\n")
+    (folder / "labels.txt").write_text("low\nhigh\n")
+    return folder
+
+
+def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
+    result = _run(["train", "speech", f"--data={corpus}", f"--labels={corpus / 'labels.txt'}",
+                   "--sample_rate=8000", "--test_speakers=held", "--units=16", "--num_layers=1",
+                   "--epochs=6", "--learning_rate=0.01", "--beam_width=4", "--batch_size=10",
+                   f"--save_path={tmp_path / 'speech.keras'}", f"--backup_dir={tmp_path / 'b'}",
+                   f"--base_dir={tmp_path / 'models'}", f"--log_csv={tmp_path / 'log.csv'}",
+                   f"--metrics_json={tmp_path / 'metrics.json'}",
+                   "--tensorboard_dir="])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "Speech recognizer (cell lstm1997, 1 x 16 units" in out
+    assert "90 training" in out and "20 test utterances at 8000 Hz" in out
+    assert "test greedy: label error rate" in out and "test beam4:" in out
+    with open(tmp_path / "metrics.json") as f:
+        metrics = json.load(f)
+    beam = metrics["metrics"]["beam4"]
+    assert beam["utterances"] == 20 and beam["label_error_rate"] < 0.6
+    with open(tmp_path / "log.csv") as f:
+        header = f.readline()
+    assert "val_label_error_rate" in header and "val_word_error_rate" in header
+    assert (tmp_path / "speech.keras").is_file()
+    version = tmp_path / "models" / "speech" / "1"
+    with open(version / "assets" / "lstm_zoo.json") as f:
+        card = json.load(f)
+    assert card["labels"] == ["low", "high"] and card["sample_rate"] == 8000
+    assert list(card["signatures"]) == ["transcribe"]
+    verify = _run(["verify", str(version)])
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data=/no/such/corpus"], "--data"),
+        (["--data=tfds:spoken_digit"], "--tfds_data_dir"),
+        (["--labels=/no/labels.txt"], "--labels"),
+    ],
+)
+def test_bad_speech_flags_fail_in_one_line(corpus, args, message):
+    full = ["train", "speech", *args]
+    if not any(a.startswith("--data") for a in args):
+        full.append(f"--data={corpus}")
+    result = _run(full)
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_transcript_outside_the_labels_is_named(corpus, tmp_path):
+    result = _run(["train", "speech", f"--data={corpus}", "--labels=digits", "--epochs=1"])
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert "not in the model's labels" in last and "'high'" in last
