@@ -523,7 +523,7 @@ def train_speech():
     ]
     start = time.time()
     model.fit(train_ds, validation_data=valid_ds, epochs=_flag("epochs", task),
-              callbacks=callbacks, verbose=2)  # fmt: skip
+              callbacks=callbacks, shuffle=False, verbose=2)  # fmt: skip
     seconds = time.time() - start
     print(f"trained {seconds:.0f} s, {int(model.optimizer.iterations.numpy())} steps")
     metrics = {}

@@ -1,7 +1,7 @@
 """Data for lstm_zoo: the 1997 paper's benchmark tasks as seeded generators,
-and text corpora for the language model."""
+text corpora for the language model, speech corpora for the speech recognizer."""
 
-from lstm_zoo.datasets import text
+from lstm_zoo.datasets import speech, text
 from lstm_zoo.datasets.adding import CORRECT_ABS_ERROR, adding_problem
 from lstm_zoo.datasets.text import embedded_corpus, load_corpus, stream_dataset
 
@@ -10,6 +10,7 @@ __all__ = [
     "adding_problem",
     "embedded_corpus",
     "load_corpus",
+    "speech",
     "stream_dataset",
     "text",
 ]
