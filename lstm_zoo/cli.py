@@ -127,6 +127,9 @@ flags.DEFINE_integer("beam_width", 8, "CTC beam width for evaluation and export 
 flags.DEFINE_bool("augment", True, "Random gain and noise on the training audio.")
 flags.DEFINE_enum("on_error", "raise", ["raise", "skip"],
                   "Bad audio files: stop with the file's name, or skip them with a warning.")
+flags.DEFINE_float("input_gate_bias", None,
+                   "Initial input-gate bias of the 1997 cells (speech; negative: the paper's "
+                   "remedy for internal state drift).")  # fmt: skip
 flags.DEFINE_string("metrics_json", None, "Write the final test metrics to this JSON file.")
 
 TASKS = ("adding", "language_model", "speech")
@@ -455,6 +458,14 @@ def _speech_labels():
         return [line.strip() for line in f if line.strip()]
 
 
+def _speech_cell_kwargs():
+    if FLAGS.input_gate_bias is None:
+        return None
+    if not FLAGS.cell.startswith("lstm1997"):
+        raise ValueError(f"--input_gate_bias needs a 1997 cell; received --cell={FLAGS.cell}")
+    return {"input_gate_bias": FLAGS.input_gate_bias}
+
+
 def train_speech():
     """Trains, evaluates and exports a `SpeechRecognizer` (Graves et al. 2013)."""
     import json
@@ -493,6 +504,7 @@ def train_speech():
         labels=_speech_labels(), label_type=FLAGS.label_type, sample_rate=sample_rate,
         num_layers=_flag("num_layers", task), units=_flag("units", task), cell=FLAGS.cell,
         dropout=_flag("dropout", task),
+        cell_kwargs=_speech_cell_kwargs(),
     )  # fmt: skip
     batch_size = _flag("batch_size", task)
     train_ds = speech.speech_dataset(train, model.encode_transcript, batch_size, shuffle=True,

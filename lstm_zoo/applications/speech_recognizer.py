@@ -53,6 +53,9 @@ class SpeechRecognizer(keras.Model):
             `"keras_gru"` or a Keras RNN cell instance.
         dropout: Dropout rate between layers (not on recurrent connections).
         features: Dict of `SpeechFeatures` arguments (`sample_rate` apart).
+        cell_kwargs: Dict of extra arguments for each recurrent layer (for
+            the 1997 cell e.g. `{"input_gate_bias": -2.0}`, the paper's
+            remedy for internal state drift: input gates start mostly shut).
         **kwargs: Base `keras.Model` arguments.
 
     Call arguments:
@@ -73,7 +76,8 @@ class SpeechRecognizer(keras.Model):
     """
 
     def __init__(self, labels="digits", label_type=None, sample_rate=16000, num_layers=3,
-                 units=250, cell="lstm1997", dropout=0.0, features=None, **kwargs):  # fmt: skip
+                 units=250, cell="lstm1997", dropout=0.0, features=None, cell_kwargs=None,
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if isinstance(labels, str):
             if labels not in LABEL_SETS:
@@ -109,13 +113,15 @@ class SpeechRecognizer(keras.Model):
         self.cell = check_cell(cell)
         self.dropout = float(dropout)
         self.features_config = features
+        self.cell_kwargs = dict(cell_kwargs or {})
         self.separator = "" if label_type == "characters" else " "
         self._label_ids = {label: i + 1 for i, label in enumerate(labels)}
 
         self.features = SpeechFeatures(sample_rate=self.sample_rate, **features, name="features")
         self.rnn_layers = [
             keras.layers.Bidirectional(
-                recurrent_layer(self.cell, self.units, f"rnn_{i}", return_sequences=True),
+                recurrent_layer(self.cell, self.units, f"rnn_{i}", return_sequences=True,
+                                **self.cell_kwargs),  # fmt: skip
                 name=f"bidirectional_{i}",
             )
             for i in range(self.num_layers)
@@ -296,6 +302,7 @@ class SpeechRecognizer(keras.Model):
             "cell": serialize_cell(self.cell),
             "dropout": self.dropout,
             "features": dict(self.features_config),
+            "cell_kwargs": dict(self.cell_kwargs),
         }
 
     @classmethod

@@ -200,3 +200,15 @@ print(json.dumps([t.decode() for t in out["transcripts"].numpy()]))
     script = os.path.join(os.path.dirname(__import__("lstm_zoo").__file__), "verify_saved_model.py")
     verify = subprocess.run([sys.executable, script, path], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_cell_kwargs_reach_every_recurrent_layer_and_the_config():
+    model = _model(num_layers=2, cell_kwargs={"input_gate_bias": -2.0})
+    for bidirectional in model.rnn_layers:
+        for layer in (bidirectional.forward_layer, bidirectional.backward_layer):
+            bias = layer.cell.bias.numpy()
+            units = layer.cell.units
+            np.testing.assert_array_equal(bias[:units], -2.0)  # [input gate | ...]
+            assert not np.any(bias[units:])
+    again = SpeechRecognizer.from_config(model.get_config())
+    assert again.cell_kwargs == {"input_gate_bias": -2.0}
