@@ -125,6 +125,8 @@ flags.DEFINE_enum("label_type", None, ["words", "characters", "phones"],
 flags.DEFINE_integer("beam_width", 8, "CTC beam width for evaluation and export (1: greedy).",
                      lower_bound=1)  # fmt: skip
 flags.DEFINE_bool("augment", True, "Random gain and noise on the training audio.")
+flags.DEFINE_float("speed_perturbation", 0.0, "With --augment, play training audio at random "
+                   "speeds in [1-x, 1+x] (0: off).", lower_bound=0.0, upper_bound=0.5)  # fmt: skip
 flags.DEFINE_enum("on_error", "raise", ["raise", "skip"],
                   "Bad audio files: stop with the file's name, or skip them with a warning.")
 flags.DEFINE_float("input_gate_bias", None,
@@ -508,7 +510,8 @@ def train_speech():
     )  # fmt: skip
     batch_size = _flag("batch_size", task)
     train_ds = speech.speech_dataset(train, model.encode_transcript, batch_size, shuffle=True,
-                                     seed=FLAGS.seed, augment=FLAGS.augment)  # fmt: skip
+                                     seed=FLAGS.seed, augment=FLAGS.augment,
+                                     speed=FLAGS.speed_perturbation)  # fmt: skip
     valid_ds = speech.speech_dataset(valid, model.encode_transcript, batch_size)
     test_ds = speech.speech_dataset(test, model.encode_transcript, batch_size)
     model.build()

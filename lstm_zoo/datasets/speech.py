@@ -387,8 +387,8 @@ def split_by_speaker(utterances, test_speakers):
     return train, test
 
 
-def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0,
-                   augment=False, noise_snr_db=(10.0, 40.0), gain_db=(-6.0, 6.0)):  # fmt: skip
+def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, augment=False,
+                   noise_snr_db=(10.0, 40.0), gain_db=(-6.0, 6.0), speed=0.0):  # fmt: skip
     """Batches utterances as `((waveforms, lengths), labels)` for `SpeechRecognizer.fit`.
 
     Args:
@@ -402,6 +402,10 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0,
         seed: Seed for shuffling and augmentation.
         augment: Random gain (`gain_db`) and white noise at a random SNR
             (`noise_snr_db`), drawn per utterance and epoch.
+        speed: With `augment`, also play each utterance at a random speed in
+            `[1 - speed, 1 + speed]` (linear-interpolation resampling, which
+            shifts tempo and pitch together: Ko et al. 2015's speed
+            perturbation); 0 turns it off.
 
     Returns:
         `tf.data.Dataset` of `((float32 (B, S), int32 (B,)), int32 (B, U))`,
@@ -410,6 +414,8 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0,
     from lstm_zoo.checks import positive_int
 
     positive_int("batch_size", batch_size)
+    if not 0.0 <= speed < 1.0:
+        raise ValueError(f"Argument `speed` must be in [0, 1); received: speed={speed!r}")
     if not utterances:
         raise ValueError("Argument `utterances` is empty")
     labels = [list(encode(u.transcript)) for u in utterances]
@@ -436,7 +442,7 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0,
         counter = tf.data.Dataset.counter()
         dataset = tf.data.Dataset.zip((dataset, counter)).map(
             lambda example, i: _augment(example, tf.stack([tf.cast(seed, tf.int64), i]),
-                                        noise_snr_db, gain_db),  # fmt: skip
+                                        noise_snr_db, gain_db, speed),  # fmt: skip
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     if shuffle and len(utterances) >= 8 * batch_size:
@@ -452,9 +458,19 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0,
     return dataset.map(lambda w, n, y: ((w, n), y)).prefetch(tf.data.AUTOTUNE)
 
 
-def _augment(example, seed, noise_snr_db, gain_db):
+def _augment(example, seed, noise_snr_db, gain_db, speed=0.0):
     audio, length, ids = example
-    seeds = tf.random.experimental.stateless_split(seed, 3)
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    if speed:
+        factor = tf.random.stateless_uniform([], seeds[3], 1.0 - speed, 1.0 + speed)
+        new_length = tf.maximum(
+            tf.cast(tf.math.floor(tf.cast(length - 1, tf.float32) / factor), tf.int32) + 1, 1)
+        positions = tf.cast(tf.range(new_length), tf.float32) * factor
+        left = tf.minimum(tf.cast(tf.math.floor(positions), tf.int32), length - 1)
+        right = tf.minimum(left + 1, length - 1)
+        weight = positions - tf.cast(left, tf.float32)
+        audio = (1.0 - weight) * tf.gather(audio, left) + weight * tf.gather(audio, right)
+        length = new_length
     gain = tf.random.stateless_uniform([], seeds[0], gain_db[0], gain_db[1])
     snr = tf.random.stateless_uniform([], seeds[1], noise_snr_db[0], noise_snr_db[1])
     power = tf.reduce_mean(tf.square(audio)) + 1e-10

@@ -227,3 +227,23 @@ def test_synthesis_without_espeak_says_how_to_install(tmp_path):
         speech.synthesize_spoken_digits(str(tmp_path), 5, espeak="no-such-espeak-binary")
     with pytest.raises(ValueError, match="max_digits"):
         speech.synthesize_spoken_digits(str(tmp_path), 5, min_digits=3, max_digits=2)
+
+
+def test_speed_perturbation_changes_tempo_and_pitch_together():
+    rate = 8000
+    tone = 0.5 * np.sin(2 * np.pi * 500 * np.arange(rate) / rate).astype(np.float32)
+    utts = [speech.Utterance(tone, "a", "", "", rate)]
+    seen = set()
+    for seed in range(4):
+        ds = speech.speech_dataset(utts, lambda t: [1], 1, augment=True, seed=seed, speed=0.2,
+                                   noise_snr_db=(300.0, 300.0), gain_db=(0.0, 0.0))  # fmt: skip
+        (waves, lengths), _ = next(iter(ds))
+        n = int(lengths[0])
+        factor = rate / n  # played faster: shorter and higher
+        assert 0.8 - 1e-3 <= factor <= 1.2 + 1e-3
+        peak = np.argmax(np.abs(np.fft.rfft(waves.numpy()[0, :n]))) * rate / n
+        assert abs(peak - 500 * factor) <= 2 * rate / n + 1.0
+        seen.add(n)
+    assert len(seen) == 4
+    with pytest.raises(ValueError, match="speed"):
+        speech.speech_dataset(utts, lambda t: [1], speed=1.5)
