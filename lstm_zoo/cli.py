@@ -1,6 +1,8 @@
 """The `lstm-zoo` command line (absl).
 
     lstm-zoo train adding [--length=100] [--units=16] [--max_minutes=3] ...
+    lstm-zoo train language_model [--corpus=PATH] [--level=word|char] [--config=small] ...
+    lstm-zoo train speech [--data=PATH] [--cell=lstm1997] [--test_speakers=...] ...
     lstm-zoo export NAME --checkpoint=PATH.keras [--version=N] [--overwrite]
     lstm-zoo verify SAVED_MODEL_DIR
 
@@ -9,6 +11,8 @@
 and saves the model to `--save_path`. It needs no download. `export` writes a
 trained `.keras` model to `<base_dir>/NAME/<version>/` for TF Serving;
 `verify` checks such a folder in a fresh process that cannot import lstm_zoo.
+`train language_model` and `train speech` train, evaluate and export the
+applications (see the README).
 """
 
 import json

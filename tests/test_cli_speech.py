@@ -59,6 +59,10 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     assert list(card["signatures"]) == ["transcribe"]
     verify = _run(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    again = _run(["export", "speech", f"--checkpoint={tmp_path / 'speech.keras'}",
+                  f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "models" / "speech" / "2" / "saved_model.pb").is_file()
 
 
 @pytest.mark.parametrize(
