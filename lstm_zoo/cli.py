@@ -472,12 +472,20 @@ def _speech_cell_kwargs():
     return {"input_gate_bias": FLAGS.input_gate_bias}
 
 
+def _random_tenth(items, seed):
+    """`(tenth, rest)`: a random tenth of `items` (at least one) and the others."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(items))
+    cut = max(1, len(items) // 10)
+    return [items[i] for i in order[:cut]], [items[i] for i in order[cut:]]
+
+
 def train_speech():
     """Trains, evaluates and exports a `SpeechRecognizer` (Graves et al. 2013)."""
     import json
 
     import keras
-    import numpy as np
 
     from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
     from lstm_zoo.datasets import speech
@@ -494,17 +502,11 @@ def train_speech():
     elif not FLAGS.data:
         train, test = speech.split_by_speaker(utterances, ["test/"])
     else:
-        order = np.random.default_rng(FLAGS.seed).permutation(len(utterances))
-        cut = max(1, len(utterances) // 10)
-        test = [utterances[i] for i in order[:cut]]
-        train = [utterances[i] for i in order[cut:]]
+        test, train = _random_tenth(utterances, FLAGS.seed)
     if extra is not None:
         train = train + extra
     # A tenth of the training speakers' utterances for validation.
-    order = np.random.default_rng(FLAGS.seed + 1).permutation(len(train))
-    cut = max(1, len(train) // 10)
-    valid = [train[i] for i in order[:cut]]
-    train = [train[i] for i in order[cut:]]
+    valid, train = _random_tenth(train, FLAGS.seed + 1)
 
     model = SpeechRecognizer(
         labels=_speech_labels(), label_type=FLAGS.label_type, sample_rate=sample_rate,
@@ -541,14 +543,14 @@ def train_speech():
         *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
     ]
     start = time.time()
-    model.fit(train_ds, validation_data=valid_ds, epochs=_flag("epochs", task),
-              callbacks=callbacks, shuffle=False, verbose=2)  # fmt: skip
+    model.fit(train_ds, epochs=_flag("epochs", task), callbacks=callbacks, shuffle=False,
+              verbose=2)  # fmt: skip
     seconds = time.time() - start
     print(f"trained {seconds:.0f} s, {int(model.optimizer.iterations.numpy())} steps")
     metrics = {}
-    for width in sorted({1, FLAGS.beam_width}):
+    results = model.evaluate_beam_widths(test_ds, sorted({1, FLAGS.beam_width}))
+    for width, result in results.items():
         name = "greedy" if width == 1 else f"beam{width}"
-        result = model.evaluate_transcripts(test_ds, beam_width=width)
         metrics[name] = {k: result[k] for k in ("label_error_rate", "word_error_rate",
                                                 "sentence_accuracy", "utterances")}  # fmt: skip
         print(f"test {name}: label error rate {result['label_error_rate']:.4f}, word error "

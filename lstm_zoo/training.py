@@ -452,9 +452,11 @@ class StreamValidation(keras.callbacks.Callback):
 
 
 class TranscriptionEvaluation(keras.callbacks.Callback):
-    """Adds `{prefix}label_error_rate`, `{prefix}word_error_rate` and
-    `{prefix}sentence_accuracy` to the epoch logs (so CSVLogger and TensorBoard
-    record them), decoding `dataset` with `model.evaluate_transcripts`.
+    """Adds `{prefix}loss`, `{prefix}label_error_rate`, `{prefix}word_error_rate`
+    and `{prefix}sentence_accuracy` to the epoch logs (so CSVLogger, TensorBoard
+    and ReduceLROnPlateau see them), decoding `dataset` with
+    `model.evaluate_transcripts`. It replaces `fit(validation_data=...)`, which
+    would run the network over the same data a second time.
 
     Args:
         model: A model with `evaluate_transcripts(dataset, beam_width)`
@@ -473,7 +475,7 @@ class TranscriptionEvaluation(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         result = self.recognizer.evaluate_transcripts(self.dataset, self.beam_width)
-        keys = ("label_error_rate", "word_error_rate", "sentence_accuracy")
+        keys = ("loss", "label_error_rate", "word_error_rate", "sentence_accuracy")
         values = {f"{self.prefix}{k}": result[k] for k in keys}
         if logs is not None:
             logs.update(values)

@@ -51,6 +51,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     with open(tmp_path / "log.csv") as f:
         header = f.readline()
     assert "val_label_error_rate" in header and "val_word_error_rate" in header
+    assert "val_loss" in header
     assert (tmp_path / "speech.keras").is_file()
     version = tmp_path / "models" / "speech" / "1"
     with open(version / "assets" / "lstm_zoo.json") as f:

@@ -199,13 +199,10 @@ class SpeechRecognizer(keras.Model):
         """
         positive_int("beam_width", beam_width)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-        if beam_width == 1:
-            decoded, _ = keras.ops.ctc_decode(log_probs, frame_lengths, strategy="greedy",
-                                              mask_index=0)  # fmt: skip
-        else:
-            decoded, _ = keras.ops.ctc_decode(log_probs, frame_lengths, strategy="beam_search",
-                                              beam_width=beam_width, top_paths=1,
-                                              mask_index=0)  # fmt: skip
+        strategy = "greedy" if beam_width == 1 else "beam_search"
+        decoded, _ = keras.ops.ctc_decode(log_probs, frame_lengths, strategy=strategy,
+                                          beam_width=beam_width, top_paths=1,
+                                          mask_index=0)  # fmt: skip
         return decoded[0]
 
     def ids_to_text(self, ids):
@@ -229,9 +226,7 @@ class SpeechRecognizer(keras.Model):
             else:
                 waves = [np.asarray(w, np.float32).reshape(-1) for w in waveforms]
                 lengths = np.array([len(w) for w in waves], np.int32)
-                waveforms = np.zeros((len(waves), max(lengths)), np.float32)
-                for row, w in zip(waveforms, waves, strict=False):
-                    row[: len(w)] = w
+                waveforms = keras.utils.pad_sequences(waves, dtype="float32", padding="post")
         text = self.transcribe_batch(tf.constant(waveforms, tf.float32),
                                      tf.constant(lengths, tf.int32), beam_width)  # fmt: skip
         return [t.decode("utf-8") for t in text.numpy()]
@@ -242,25 +237,49 @@ class SpeechRecognizer(keras.Model):
         Returns:
             Dict: `label_error_rate` (edit distance over labels / reference
             labels), `word_error_rate`, `sentence_accuracy` (exact
-            transcripts), `utterances`, and `references` / `hypotheses`
-            (lists of str).
+            transcripts), `loss` (mean CTC loss per utterance), `utterances`,
+            and `references` / `hypotheses` (lists of str).
         """
-        ref_ids, hyp_ids, references, hypotheses = [], [], [], []
+        return self.evaluate_beam_widths(dataset, [beam_width])[beam_width]
+
+    def evaluate_beam_widths(self, dataset, beam_widths):
+        """`evaluate_transcripts` at several beam widths in one pass over `dataset`.
+
+        The network runs once per batch; its logits are decoded at each width.
+
+        Returns:
+            `{beam_width: result}`, each result as `evaluate_transcripts` returns.
+        """
+        widths = list(dict.fromkeys(positive_int("beam_width", w) for w in beam_widths))
+        ref_ids, references, total_loss = [], [], 0.0
+        hyp_ids = {w: [] for w in widths}
+        hypotheses = {w: [] for w in widths}
         for (waveforms, lengths), labels in dataset:
             logits = self((waveforms, lengths), training=False)
-            decoded = self.decode(logits, self.features.frame_lengths(lengths), beam_width)
+            frame_lengths = self.features.frame_lengths(lengths)
+            count = int(tf.shape(labels)[0])
+            loss = self.compute_loss((waveforms, lengths), labels, logits, training=False)
+            total_loss += float(loss) * count
             references += [t.decode("utf-8") for t in self.ids_to_text(labels).numpy()]
-            hypotheses += [t.decode("utf-8") for t in self.ids_to_text(decoded).numpy()]
             ref_ids += [[int(i) for i in row if i > 0] for row in np.asarray(labels)]
-            hyp_ids += [[int(i) for i in row if i > 0] for row in decoded.numpy()]
+            for width in widths:
+                decoded = self.decode(logits, frame_lengths, width)
+                hypotheses[width] += [t.decode("utf-8")
+                                      for t in self.ids_to_text(decoded).numpy()]  # fmt: skip
+                hyp_ids[width] += [[int(i) for i in row if i > 0] for row in decoded.numpy()]
         return {
-            "label_error_rate": speech_metrics.error_rate(ref_ids, hyp_ids),
-            "word_error_rate": speech_metrics.word_error_rate(references, hypotheses),
-            "sentence_accuracy": speech_metrics.sentence_accuracy(references, hypotheses),
-            "utterances": len(references),
-            "references": references,
-            "hypotheses": hypotheses,
-        }
+            width: {
+                "label_error_rate": speech_metrics.error_rate(ref_ids, hyp_ids[width]),
+                "word_error_rate": speech_metrics.word_error_rate(references, hypotheses[width]),
+                "sentence_accuracy": speech_metrics.sentence_accuracy(references,
+                                                                      hypotheses[width]),
+                "loss": total_loss / max(len(references), 1),
+                "utterances": len(references),
+                "references": references,
+                "hypotheses": hypotheses[width],
+            }
+            for width in widths
+        }  # fmt: skip
 
     # Serving ----------------------------------------------------------------
 

@@ -212,3 +212,30 @@ def test_cell_kwargs_reach_every_recurrent_layer_and_the_config():
             assert not np.any(bias[units:])
     again = SpeechRecognizer.from_config(model.get_config())
     assert again.cell_kwargs == {"input_gate_bias": -2.0}
+
+
+def test_one_pass_at_several_widths_equals_separate_evaluations(trained):
+    model, _, _ = trained
+    data = speech_dataset(tone_utterances(12, seed=13), model.encode_transcript, 5)
+    both = model.evaluate_beam_widths(data, [1, 4, 1])
+    assert sorted(both) == [1, 4]
+    for width in (1, 4):
+        alone = model.evaluate_transcripts(data, beam_width=width)
+        assert both[width]["hypotheses"] == alone["hypotheses"]
+        assert both[width]["label_error_rate"] == alone["label_error_rate"]
+        assert both[width]["loss"] == pytest.approx(alone["loss"], rel=1e-6)
+    # The loss is Keras' own validation loss (mean CTC per utterance).
+    model.compile(keras.optimizers.Adam(0.01))
+    assert both[1]["loss"] == pytest.approx(model.evaluate(data, verbose=0), rel=1e-4)
+
+
+def test_transcription_evaluation_logs_the_validation_loss_and_rates(trained):
+    from lstm_zoo.training import TranscriptionEvaluation
+
+    model, _, _ = trained
+    data = speech_dataset(tone_utterances(6, seed=14), model.encode_transcript, 3)
+    logs = {}
+    TranscriptionEvaluation(model, data).on_epoch_end(0, logs)
+    result = model.evaluate_transcripts(data)
+    keys = ("loss", "label_error_rate", "word_error_rate", "sentence_accuracy")
+    assert logs == {f"val_{k}": result[k] for k in keys}
