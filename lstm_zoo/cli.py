@@ -282,6 +282,26 @@ def _save_model(model, path):
     print(f"saved {path}")
 
 
+def _export_model(model, name, metadata, endpoints=None):
+    """Exports with the --base_dir, --version and --overwrite flags.
+
+    Applications bring their own endpoints and examples (raw text or audio in,
+    text out); string ops and CTC decoding do not compile with XLA, so their
+    outer functions are not jitted. Other models get the default endpoint,
+    XLA-compiled.
+    """
+    from lstm_zoo.export import export_saved_model
+
+    own = hasattr(model, "serving_endpoints")
+    if own and endpoints is None:
+        endpoints = model.serving_endpoints()
+    return export_saved_model(
+        model, name, base_dir=FLAGS.base_dir, version=FLAGS.version, overwrite=FLAGS.overwrite,
+        endpoints=endpoints, examples=model.serving_examples() if own else None,
+        jit_compile=not own, metadata=metadata,
+    )  # fmt: skip
+
+
 def train_language_model():
     """Trains, evaluates and exports a `LanguageModel` (Zaremba et al. 2014)."""
     import math
@@ -405,12 +425,8 @@ def train_language_model():
     if save_path:
         _save_model(model, save_path)
     if FLAGS.export:
-        from lstm_zoo.export import export_saved_model
-
-        path = export_saved_model(
-            model, task, base_dir=FLAGS.base_dir, version=FLAGS.version,
-            overwrite=FLAGS.overwrite, endpoints=model.serving_endpoints(),
-            examples=model.serving_examples(), jit_compile=False,
+        path = _export_model(
+            model, task,
             metadata={
                 "application": task,
                 "config": model.get_config() | {"tokenizer": None},
@@ -570,12 +586,8 @@ def train_speech():
     if save_path:
         _save_model(model, save_path)
     if FLAGS.export:
-        from lstm_zoo.export import export_saved_model
-
-        path = export_saved_model(
-            model, task, base_dir=FLAGS.base_dir, version=FLAGS.version,
-            overwrite=FLAGS.overwrite, endpoints=model.serving_endpoints(FLAGS.beam_width),
-            examples=model.serving_examples(), jit_compile=False,
+        path = _export_model(
+            model, task, endpoints=model.serving_endpoints(FLAGS.beam_width),
             metadata={"application": task, "config": model.get_config(), "cell": FLAGS.cell,
                       "sample_rate": sample_rate, "labels": model.labels,
                       "training_data": data_name, "test_speakers": FLAGS.test_speakers,
@@ -590,7 +602,6 @@ def export(name):
     import keras
 
     import lstm_zoo  # noqa: F401  (registers the lstm_zoo objects for loading)
-    from lstm_zoo.export import export_saved_model
 
     if not FLAGS.checkpoint:
         return _fail("export needs --checkpoint=PATH (a .keras file saved by `train`)")
@@ -600,19 +611,10 @@ def export(name):
         model = keras.saving.load_model(FLAGS.checkpoint, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - any load failure is a bad file
         return _fail(f"--checkpoint: cannot load {FLAGS.checkpoint} as a Keras model: {error}")
-    # Applications bring their own endpoints (raw text in, text out); string
-    # ops do not compile with XLA, so their outer functions are not jitted.
-    own = hasattr(model, "serving_endpoints")
     try:
-        path = export_saved_model(
+        path = _export_model(
             model,
             name,
-            base_dir=FLAGS.base_dir,
-            version=FLAGS.version,
-            overwrite=FLAGS.overwrite,
-            endpoints=model.serving_endpoints() if own else None,
-            examples=model.serving_examples() if own else None,
-            jit_compile=not own,
             metadata={
                 "application": name,
                 "checkpoint": os.path.abspath(FLAGS.checkpoint),
