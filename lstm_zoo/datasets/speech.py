@@ -42,6 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tensorflow as tf
 
+from lstm_zoo.checks import positive_int
+
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 MANIFEST_FILE = "manifest.tsv"
 
@@ -311,8 +313,6 @@ def synthesize_spoken_digits(folder, num_utterances=2000, min_digits=1, max_digi
         RuntimeError: eSpeak NG is not installed (with how to install it).
         ValueError: Bad arguments.
     """
-    from lstm_zoo.checks import positive_int
-
     positive_int("num_utterances", num_utterances)
     positive_int("min_digits", min_digits)
     if positive_int("max_digits", max_digits) < min_digits:
@@ -411,8 +411,6 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, aug
         `tf.data.Dataset` of `((float32 (B, S), int32 (B,)), int32 (B, U))`,
         labels zero-padded.
     """
-    from lstm_zoo.checks import positive_int
-
     positive_int("batch_size", batch_size)
     if not 0.0 <= speed < 1.0:
         raise ValueError(f"Argument `speed` must be in [0, 1); received: speed={speed!r}")
