@@ -480,3 +480,33 @@ class TranscriptionEvaluation(keras.callbacks.Callback):
         if logs is not None:
             logs.update(values)
         print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()), flush=True)
+
+
+class CaptionEvaluation(keras.callbacks.Callback):
+    """Adds `{prefix}bleu_1`..`{prefix}bleu_4` (corpus BLEU of captions generated
+    by `model.evaluate_captions`) to the epoch logs, so CSVLogger and
+    TensorBoard see them. Put it before the loggers.
+
+    Args:
+        model: A model with `evaluate_captions(images, references, beam_width)`
+            (`ImageCaptioner`).
+        images: Images to caption.
+        references: For each image, its reference captions.
+        beam_width: 1 (greedy, default) or a beam width.
+        prefix: Prefix of the log keys.
+    """
+
+    def __init__(self, model, images, references, beam_width=1, prefix="val_"):
+        super().__init__()
+        self.captioner = model
+        self.images = images
+        self.references = references
+        self.beam_width = beam_width
+        self.prefix = prefix
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = self.captioner.evaluate_captions(self.images, self.references, self.beam_width)
+        values = {f"{self.prefix}bleu_{n}": result[f"bleu_{n}"] for n in range(1, 5)}
+        if logs is not None:
+            logs.update(values)
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()), flush=True)

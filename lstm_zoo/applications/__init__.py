@@ -6,16 +6,23 @@
 - `SpeechRecognizer`: a deep bidirectional LSTM with CTC over raw waveforms
   (`lstm-zoo train speech`).
 
-Image captioning is tracked as its own issue.
+- `ImageCaptioner`: a CNN encoder and an LSTM decoder with beam search,
+  image bytes in, captions out (`lstm-zoo train captioning`).
+
 `list_models()` names the applications; `get_model(name, **kwargs)` builds one.
 """
 
+from lstm_zoo.applications.image_captioner import ImageCaptioner
 from lstm_zoo.applications.language_model import CONFIGS as LANGUAGE_MODEL_CONFIGS
 from lstm_zoo.applications.language_model import LanguageModel
 from lstm_zoo.applications.speech_features import SpeechFeatures
 from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
 
-_MODELS = {"language_model": LanguageModel, "speech": SpeechRecognizer}
+_MODELS = {
+    "captioning": ImageCaptioner,
+    "language_model": LanguageModel,
+    "speech": SpeechRecognizer,
+}
 
 
 def list_models():
@@ -32,6 +39,7 @@ def get_model(name, **kwargs):
 
 __all__ = [
     "LANGUAGE_MODEL_CONFIGS",
+    "ImageCaptioner",
     "LanguageModel",
     "SpeechFeatures",
     "SpeechRecognizer",

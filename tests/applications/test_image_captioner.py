@@ -1,0 +1,238 @@
+"""ImageCaptioner: decoding against exhaustive search and a NumPy greedy loop,
+training, saving, encoders and export to a SavedModel used without lstm_zoo."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lstm_zoo.applications import get_model
+from lstm_zoo.applications.image_captioner import (
+    END_ID,
+    START_ID,
+    ImageCaptioner,
+    build_vocabulary,
+)
+from lstm_zoo.datasets import shapes
+from lstm_zoo.datasets.captions import caption_dataset
+
+pytestmark = pytest.mark.tf_only
+
+
+def _tiny(cell="lstm1997", scale=3.0, **kwargs):
+    keras.utils.set_random_seed(7)
+    model = ImageCaptioner(["x", "y"], image_size=32, units=6, embedding_dim=5, cell=cell,
+                           **kwargs)  # fmt: skip
+    model.build()
+    # Sharper next-word distributions than the initial ones, so searches differ.
+    kernel = model.head.kernel
+    kernel.assign(np.random.default_rng(3).normal(0, scale, kernel.shape))
+    return model
+
+
+def _images(count=2, size=32, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (count, size, size, 3)).astype("float32")
+
+
+def _log_probs(model, image, prefix):
+    """Log-probabilities of the next id after `[start] + prefix` (teacher forcing)."""
+    ids = np.array([[START_ID, *prefix]], "int32")
+    logits = model((image[None], ids)).numpy()[0, -1].astype("float64")
+    return logits - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
+
+
+def _exhaustive(model, image, max_length, alpha):
+    """Best (ids, score) over every caption of at most `max_length` ids, each
+    scored by one teacher-forced pass."""
+    words = [i for i in range(model.vocabulary_size) if i != END_ID]
+    captions = [list(body) + [END_ID] for n in range(max_length) for body in
+                itertools.product(words, repeat=n)]  # fmt: skip
+    captions += [list(body) for body in itertools.product(words, repeat=max_length)]
+    inputs = np.array([[START_ID, *c][: len(c)] + [0] * (max_length - len(c))
+                       for c in captions], "int32")  # fmt: skip
+    logits = model((np.repeat(image[None], len(captions), 0), inputs)).numpy().astype("float64")
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    scores = [sum(log_probs[k, t, c[t]] for t in range(len(c))) / len(c) ** alpha
+              for k, c in enumerate(captions)]  # fmt: skip
+    best = int(np.argmax(scores))
+    return captions[best], scores[best]
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.7])
+def test_wide_beam_search_equals_exhaustive_search(alpha):
+    model = _tiny()
+    images = _images()
+    # 85 hypotheses of at most 3 ids over 4 non-end ids: a beam of 85 prunes nothing.
+    ids, scores = model.generate(images, beam_width=85, max_length=3, length_penalty=alpha)
+    for image, row, score in zip(images, ids.numpy(), scores.numpy(), strict=True):
+        best_ids, best_score = _exhaustive(model, image, 3, alpha)
+        got = list(row[: len(best_ids)])
+        assert got == best_ids and all(i == END_ID for i in row[len(best_ids):])
+        assert score == pytest.approx(best_score, abs=1e-4)
+
+
+def _numpy_greedy(model, image, max_length):
+    ids, total = [], 0.0
+    while len(ids) < max_length:
+        log_probs = _log_probs(model, image, ids)
+        ids.append(int(np.argmax(log_probs)))
+        total += log_probs[ids[-1]]
+        if ids[-1] == END_ID:
+            break
+    return ids, total
+
+
+@pytest.mark.parametrize("cell", ["lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru"])
+def test_width_one_is_greedy_decoding_for_every_cell(cell):
+    model = _tiny(cell)
+    images = _images(3, seed=1)
+    ids, scores = model.generate(images, beam_width=1, max_length=6)
+    texts = model.caption(images, beam_width=1, max_length=6)
+    names = {3: "x", 4: "y", 0: "<unk>", 1: None}
+    for image, row, score, text in zip(images, ids.numpy(), scores.numpy(), texts, strict=True):
+        expected, total = _numpy_greedy(model, image, 6)
+        assert list(row[: len(expected)]) == expected
+        assert score == pytest.approx(total, abs=1e-4)
+        words = [names[i] for i in expected if i != END_ID and names[i]]
+        assert text == " ".join(words)
+
+
+def test_beam_search_arguments_and_padding():
+    model = _tiny()
+    ids, _ = model.generate(_images(1), beam_width=3)
+    assert ids.shape == (1, model.max_length)
+    for bad, match in [({"beam_width": 0}, "beam_width"), ({"max_length": 0}, "max_length"),
+                       ({"length_penalty": -1.0}, "length_penalty")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            model.generate(_images(1), **bad)
+    with pytest.raises(ValueError, match="images"):
+        model.caption([np.zeros((32, 32))])
+
+
+def test_bad_constructor_arguments_name_the_argument(tmp_path):
+    for kwargs, match in [
+        ({"vocabulary": []}, "vocabulary"),
+        ({"vocabulary": ["a", "a"]}, "vocabulary"),
+        ({"vocabulary": ["a", "<eos>"]}, "vocabulary"),
+        ({"vocabulary": ["a b"]}, "vocabulary"),
+        ({"vocabulary": ["a"], "encoder": "NoSuchNet"}, "encoder"),
+        ({"vocabulary": ["a"], "image_size": 40}, "image_size"),
+        ({"vocabulary": ["a"], "encoder_weights": str(tmp_path / "none.h5")}, "encoder_weights"),
+        ({"vocabulary": ["a"], "dropout": 1.0}, "dropout"),
+        ({"vocabulary": ["a"], "units": 0}, "units"),
+        ({"vocabulary": ["a"], "cell": "rnn"}, "cell"),
+    ]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            ImageCaptioner(**kwargs)
+
+
+def test_vocabulary_building_counts_words():
+    caps = ["A red circle.", "a blue circle", "a red square", "one red dot"]
+    assert build_vocabulary(caps)[:3] == ["a", "red", "circle"]
+    assert build_vocabulary(caps, min_count=2) == ["a", "red", "circle"]
+    with pytest.raises(ValueError, match="min_count"):
+        build_vocabulary(caps, min_count=9)
+    model = ImageCaptioner(build_vocabulary(caps, min_count=2), image_size=32, units=4,
+                           embedding_dim=4)  # fmt: skip
+    assert model.encode_caption("A red dot!") == [START_ID, 3, 4, 0, END_ID]  # dot: <unk>
+
+
+def test_keras_applications_encoder_with_a_local_weights_file(tmp_path):
+    source = keras.applications.MobileNetV2(include_top=False, weights=None, pooling="avg",
+                                            input_shape=(32, 32, 3))  # fmt: skip
+    path = str(tmp_path / "mobilenet.weights.h5")
+    source.save_weights(path)
+    model = ImageCaptioner(["a"], image_size=32, encoder="MobileNetV2", encoder_weights=path,
+                           train_encoder=False, units=4, embedding_dim=4)  # fmt: skip
+    model.build()
+    for mine, theirs in zip(model.encoder.weights, source.weights, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    assert not any(w.path.startswith(model.encoder.name) for w in model.trainable_weights)
+    images = _images(2)
+    features = source(keras.applications.mobilenet_v2.preprocess_input(images.copy()))
+    np.testing.assert_allclose(model.encode_images(images),
+                               model.image_norm(model.image_embedding(features)),
+                               rtol=1e-5, atol=1e-5)  # fmt: skip
+    assert model.get_config()["encoder_weights"] is None  # the saved model holds them
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small captioner trained briefly on 32-pixel shape scenes."""
+    keras.utils.set_random_seed(0)
+    images, refs, _ = shapes.shape_scenes(4000, "train", seed=0, image_size=32)
+    test_images, test_refs, _ = shapes.shape_scenes(100, "validation", seed=0, image_size=32)
+    model = get_model("captioning", vocabulary=build_vocabulary([c for r in refs for c in r]),
+                      image_size=32, units=128, embedding_dim=128)  # fmt: skip
+    before = model.evaluate_captions(test_images, test_refs)
+    model.compile(keras.optimizers.Adam(0.002, global_clipnorm=5.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                  ignore_class=-1))  # fmt: skip
+    model.fit(caption_dataset(images, refs, model.encode_caption, 32, shuffle=True), epochs=4,
+              verbose=0)  # fmt: skip
+    after = model.evaluate_captions(test_images, test_refs)
+    return model, before, after, test_images, test_refs
+
+
+def test_a_short_training_run_raises_bleu_by_looking_at_the_images(trained):
+    _, before, after, _, refs = trained
+    assert before["bleu_4"] < 0.05
+    assert after["bleu_1"] > 0.7 and after["bleu_4"] > 0.35, after
+    assert after["images"] == 100
+    # The captions depend on the image: they differ between images, and they
+    # match their own image's references better than another image's.
+    assert len(set(after["hypotheses"])) > 10
+    from lstm_zoo.applications.caption_metrics import corpus_bleu
+
+    shifted = corpus_bleu(refs[1:] + refs[:1], after["hypotheses"])
+    assert shifted[3] < after["bleu_4"] - 0.1
+
+
+def test_keras_file_round_trip(trained, tmp_path):
+    model, _, _, images, _ = trained
+    path = str(tmp_path / "captioner.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    ids = np.full((4, 5), START_ID, "int32")
+    np.testing.assert_allclose(loaded((images[:4], ids)), model((images[:4], ids)), atol=1e-5)
+    assert loaded.caption(images[:6], beam_width=2) == model.caption(images[:6], beam_width=2)
+
+
+def test_exported_model_captions_image_bytes_in_a_fresh_process(trained, tmp_path):
+    from lstm_zoo.export import export_saved_model
+
+    model, _, _, images, _ = trained
+    path = export_saved_model(model, "captioning", base_dir=str(tmp_path), jit_compile=False,
+                              endpoints=model.serving_endpoints(beam_width=3),
+                              examples=model.serving_examples())  # fmt: skip
+    png = [tf.io.encode_png(image).numpy() for image in images[:3]]
+    jpeg = [tf.io.encode_jpeg(images[3], quality=95).numpy()]
+    # A larger greyscale image: decoded to RGB and resized inside the graph.
+    larger = np.kron(images[4], np.ones((2, 2, 1))).astype("uint8")
+    gray = tf.io.encode_png(tf.image.rgb_to_grayscale(larger)).numpy()
+    data = png + jpeg + [gray]
+    np.save(tmp_path / "bytes.npy", np.array(data, dtype=object), allow_pickle=True)
+    captions, _ = model.caption_batch(model.decode_image_bytes(tf.constant(data)), 3)
+    expected = [c.decode() for c in captions.numpy()]
+    assert expected[:3] == model.caption(images[:3], beam_width=3)  # PNG is lossless
+    code = f"""
+import json, sys
+sys.modules["lstm_zoo"] = None  # importing lstm_zoo fails in this process
+import numpy as np, tensorflow as tf
+m = tf.saved_model.load({path!r})
+data = np.load({str(tmp_path / 'bytes.npy')!r}, allow_pickle=True)
+out = m.signatures["serving_default"](images=tf.constant(list(data)))
+print(json.dumps([t.decode() for t in out["captions"].numpy()]))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == expected
+    script = os.path.join(os.path.dirname(__import__("lstm_zoo").__file__), "verify_saved_model.py")
+    verify = subprocess.run([sys.executable, script, path], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
