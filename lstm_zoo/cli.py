@@ -3,6 +3,7 @@
     lstm-zoo train adding [--length=100] [--units=16] [--max_minutes=3] ...
     lstm-zoo train language_model [--corpus=PATH] [--level=word|char] [--config=small] ...
     lstm-zoo train speech [--data=PATH] [--cell=lstm1997] [--test_speakers=...] ...
+    lstm-zoo train captioning [--data=PATH] [--cell=lstm1997] [--encoder=small] ...
     lstm-zoo export NAME --checkpoint=PATH.keras [--version=N] [--overwrite]
     lstm-zoo verify SAVED_MODEL_DIR
 
@@ -11,8 +12,8 @@
 and saves the model to `--save_path`. It needs no download. `export` writes a
 trained `.keras` model to `<base_dir>/NAME/<version>/` for TF Serving;
 `verify` checks such a folder in a fresh process that cannot import lstm_zoo.
-`train language_model` and `train speech` train, evaluate and export the
-applications (see the README).
+`train language_model`, `train speech` and `train captioning` train, evaluate
+and export the applications (see the README).
 """
 
 import json
@@ -103,9 +104,11 @@ flags.DEFINE_bool("export", True, "Export a SavedModel to --base_dir after train
 # speech
 flags.DEFINE_string(
     "data", None,
-    "Speech corpus: a manifest .tsv/.csv (path, transcript[, speaker]), a folder holding one, "
+    "speech: a manifest .tsv/.csv (path, transcript[, speaker]), a folder holding one, "
     "an FSDD or LibriSpeech folder, or tfds:spoken_digit / tfds:speech_commands prepared in "
-    "--tfds_data_dir (default: the synthesised eSpeak NG digit corpus).",
+    "--tfds_data_dir (default: the synthesised eSpeak NG digit corpus). captioning: a COCO "
+    "captions_*.json or Flickr8k/30k captions file, or a folder holding one (default: "
+    "rendered shape scenes).",
 )  # fmt: skip
 flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir for --data=tfds:NAME (no download).")
 flags.DEFINE_string("synth_dir", "data/spoken_digits",
@@ -126,8 +129,8 @@ flags.DEFINE_string("labels", "digits", "Label set: digits (words), characters, 
                     "labels, one per line (phones or words).")  # fmt: skip
 flags.DEFINE_enum("label_type", None, ["words", "characters", "phones"],
                   "How transcripts split into labels (default: the label set's).")  # fmt: skip
-flags.DEFINE_integer("beam_width", 8, "CTC beam width for evaluation and export (1: greedy).",
-                     lower_bound=1)  # fmt: skip
+flags.DEFINE_integer("beam_width", None, "Beam width for evaluation and export (1: greedy; "
+                     "default 8 for speech, 3 for captioning).", lower_bound=1)  # fmt: skip
 flags.DEFINE_bool("augment", True, "Random gain and noise on the training audio.")
 flags.DEFINE_float("speed_perturbation", 0.0, "With --augment, play training audio at random "
                    "speeds in [1-x, 1+x] (0: off).", lower_bound=0.0, upper_bound=0.5)  # fmt: skip
@@ -137,8 +140,29 @@ flags.DEFINE_float("input_gate_bias", None,
                    "Initial input-gate bias of the 1997 cells (speech; negative: the paper's "
                    "remedy for internal state drift).")  # fmt: skip
 flags.DEFINE_string("metrics_json", None, "Write the final test metrics to this JSON file.")
+# captioning
+flags.DEFINE_integer("image_size", None, "Side of the square model images (default 64 for the "
+                     "shape scenes, else 224).", lower_bound=32)  # fmt: skip
+flags.DEFINE_string("encoder", "small", "Image encoder: small (built-in CNN) or a "
+                    "keras.applications model name (MobileNetV2, InceptionV3, ...).")  # fmt: skip
+flags.DEFINE_string("encoder_weights", None, "Weights file for the encoder (e.g. ImageNet "
+                    "weights you have locally; default: random).")  # fmt: skip
+flags.DEFINE_bool("train_encoder", True, "Fine-tune the encoder (else frozen).")
+flags.DEFINE_integer("embedding_dim", None, "Image and word embedding size (default 256).",
+                     lower_bound=1)  # fmt: skip
+flags.DEFINE_integer("min_count", None, "Words rarer than this become <unk> (default 1 for the "
+                     "shape scenes, else 5).", lower_bound=1)  # fmt: skip
+flags.DEFINE_integer("max_caption_length", 20, "Most words of a caption, end word included.",
+                     lower_bound=2)  # fmt: skip
+flags.DEFINE_float("length_penalty", 0.0, "Beam-search length normalisation exponent "
+                   "(0: log-probability; 1: per word).", lower_bound=0.0)  # fmt: skip
+flags.DEFINE_integer("scenes", 6000, "Training scenes of the embedded shape-scene corpus.",
+                     lower_bound=10)  # fmt: skip
+flags.DEFINE_integer("max_images", None, "Read at most this many images of --data.",
+                     lower_bound=1)  # fmt: skip
+flags.DEFINE_string("examples_dir", None, "Write test images (PNG) with their captions here.")
 
-TASKS = ("adding", "language_model", "speech")
+TASKS = ("adding", "language_model", "speech", "captioning")
 
 # Defaults of the shared flags, per task (language-model values come from
 # its --model_config where None).
@@ -147,7 +171,10 @@ TASK_DEFAULTS = {
                "max_minutes": 3.0},
     "language_model": {"max_minutes": 60.0},
     "speech": {"units": 128, "num_layers": 2, "batch_size": 16, "epochs": 40,
-               "learning_rate": 0.001, "max_minutes": 20.0, "dropout": 0.0},
+               "learning_rate": 0.001, "max_minutes": 20.0, "dropout": 0.0, "beam_width": 8},
+    "captioning": {"units": 256, "embedding_dim": 256, "batch_size": 64, "epochs": 30,
+                   "learning_rate": 0.001, "max_minutes": 10.0, "dropout": 0.1,
+                   "beam_width": 3},
 }  # fmt: skip
 
 
@@ -564,7 +591,8 @@ def train_speech():
     seconds = time.time() - start
     print(f"trained {seconds:.0f} s, {int(model.optimizer.iterations.numpy())} steps")
     metrics = {}
-    results = model.evaluate_beam_widths(test_ds, sorted({1, FLAGS.beam_width}))
+    beam_width = _flag("beam_width", task)
+    results = model.evaluate_beam_widths(test_ds, sorted({1, beam_width}))
     for width, result in results.items():
         name = "greedy" if width == 1 else f"beam{width}"
         metrics[name] = {k: result[k] for k in ("label_error_rate", "word_error_rate",
@@ -587,10 +615,137 @@ def train_speech():
         _save_model(model, save_path)
     if FLAGS.export:
         path = _export_model(
-            model, task, endpoints=model.serving_endpoints(FLAGS.beam_width),
+            model, task, endpoints=model.serving_endpoints(beam_width),
             metadata={"application": task, "config": model.get_config(), "cell": FLAGS.cell,
                       "sample_rate": sample_rate, "labels": model.labels,
                       "training_data": data_name, "test_speakers": FLAGS.test_speakers,
+                      "metrics": metrics, "training": {"seconds": seconds}},
+        )  # fmt: skip
+        print(f"exported {path}")
+    return 0
+
+
+def _caption_data(image_size):
+    """`(train, validation, test, description)`: each `(images, captions)`."""
+    import numpy as np
+
+    from lstm_zoo.datasets import captions, shapes
+
+    if not FLAGS.data:
+        splits = [shapes.shape_scenes(count, split, FLAGS.seed, image_size)[:2]
+                  for count, split in ((FLAGS.scenes, "train"), (300, "validation"),
+                                       (500, "test"))]  # fmt: skip
+        return (*splits, "rendered shape scenes (test: held-out object pairs)")
+    if not os.path.exists(FLAGS.data):
+        raise ValueError(f"--data: no such file or folder: {FLAGS.data}")
+    items = captions.load_caption_folder(FLAGS.data, image_size, on_error=FLAGS.on_error,
+                                         max_images=FLAGS.max_images)  # fmt: skip
+    test, rest = _random_tenth(items, FLAGS.seed)
+    valid, train = _random_tenth(rest, FLAGS.seed + 1)
+    splits = [(np.stack([i.image for i in part]), [i.captions for i in part])
+              for part in (train, valid, test)]  # fmt: skip
+    return (*splits, os.path.abspath(FLAGS.data))
+
+
+def _write_caption_examples(directory, images, references, results):
+    """PNGs of test images and a markdown table of their captions."""
+    import tensorflow as tf
+
+    os.makedirs(directory, exist_ok=True)
+    rows = ["| image | reference | " + " | ".join(results) + " |",
+            "|---|---|" + "---|" * len(results)]  # fmt: skip
+    for i, image in enumerate(images):
+        name = f"example_{i}.png"
+        tf.io.write_file(os.path.join(directory, name), tf.io.encode_png(image))
+        captions = " | ".join(r["hypotheses"][i] for r in results.values())
+        rows.append(f"| ![]({name}) | {references[i][0]} | {captions} |")
+    with open(os.path.join(directory, "examples.md"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
+def train_captioning():
+    """Trains, evaluates and exports an `ImageCaptioner` (Vinyals et al. 2015)."""
+    import keras
+
+    from lstm_zoo.applications.image_captioner import ImageCaptioner, build_vocabulary
+    from lstm_zoo.datasets.captions import caption_dataset
+    from lstm_zoo.training import CaptionEvaluation
+
+    task = "captioning"
+    keras.utils.set_random_seed(FLAGS.seed)
+    image_size = FLAGS.image_size or (224 if FLAGS.data else 64)
+    train, valid, test, data_name = _caption_data(image_size)
+    min_count = FLAGS.min_count or (5 if FLAGS.data else 1)
+    vocabulary = build_vocabulary([c for refs in train[1] for c in refs], min_count=min_count)
+    model = ImageCaptioner(
+        vocabulary, image_size=image_size, encoder=FLAGS.encoder,
+        encoder_weights=FLAGS.encoder_weights, train_encoder=FLAGS.train_encoder,
+        embedding_dim=_flag("embedding_dim", task), units=_flag("units", task), cell=FLAGS.cell,
+        dropout=_flag("dropout", task), max_length=FLAGS.max_caption_length,
+    )  # fmt: skip
+    batch_size = _flag("batch_size", task)
+    train_ds = caption_dataset(*train, model.encode_caption, batch_size, FLAGS.max_caption_length,
+                               shuffle=True, seed=FLAGS.seed)  # fmt: skip
+    valid_ds = caption_dataset(*valid, model.encode_caption, batch_size, FLAGS.max_caption_length)
+    model.build()
+    learning_rate = _flag("learning_rate", task)
+    model.compile(
+        keras.optimizers.Adam(learning_rate, global_clipnorm=5.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1),
+    )  # fmt: skip
+    max_minutes = _flag("max_minutes", task)
+    pairs = sum(len(refs) for refs in train[1])
+    print(
+        f"Image captioner (encoder {FLAGS.encoder}, cell {FLAGS.cell}, {model.units} units, "
+        f"{model.count_params()} weights, {model.vocabulary_size} ids): {data_name}; "
+        f"{len(train[0])} training images ({pairs} captions), {len(valid[0])} validation, "
+        f"{len(test[0])} test images at {image_size} px; batch {batch_size}, Adam lr "
+        f"{learning_rate}; budget {max_minutes} min",
+        flush=True,
+    )
+    save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
+    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
+    log_dir = _path_flag("tensorboard_dir", task, "runs/{task}")
+    callbacks = [
+        CaptionEvaluation(model, *valid, prefix="val_"),  # before the loggers
+        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=2, verbose=1),
+        *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
+    ]
+    start = time.time()
+    model.fit(train_ds, validation_data=valid_ds, epochs=_flag("epochs", task),
+              callbacks=callbacks, verbose=2)  # fmt: skip
+    seconds = time.time() - start
+    print(f"trained {seconds:.0f} s, {int(model.optimizer.iterations.numpy())} steps")
+    beam_width = _flag("beam_width", task)
+    metrics, results = {}, {}
+    for width in sorted({1, beam_width}):
+        name = "greedy" if width == 1 else f"beam{width}"
+        results[name] = model.evaluate_captions(*test, beam_width=width,
+                                                length_penalty=FLAGS.length_penalty)  # fmt: skip
+        metrics[name] = {k: v for k, v in results[name].items() if k != "hypotheses"}
+        bleu = ", ".join(f"BLEU-{n} {results[name][f'bleu_{n}']:.4f}" for n in range(1, 5))
+        print(f"test {name}: {bleu} ({results[name]['images']} images)")
+    best = results[max(results)] if len(results) > 1 else results["greedy"]
+    examples = [(refs[0], hyp) for refs, hyp in zip(test[1], best["hypotheses"], strict=True)]
+    for ref, hyp in examples[:6]:
+        print(f"  reference: {ref!r:50} caption: {hyp!r}")
+    if FLAGS.examples_dir:
+        _write_caption_examples(FLAGS.examples_dir, test[0][:8], test[1][:8], results)
+    if FLAGS.metrics_json:
+        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.metrics_json)), exist_ok=True)
+        with open(FLAGS.metrics_json, "w") as f:
+            json.dump({"metrics": metrics, "seconds": seconds, "cell": FLAGS.cell,
+                       "parameters": model.count_params(), "data": data_name,
+                       "train_images": len(train[0]), "examples": examples[:20]},
+                      f, indent=1)  # fmt: skip
+    if save_path:
+        _save_model(model, save_path)
+    if FLAGS.export:
+        path = _export_model(
+            model, task,
+            endpoints=model.serving_endpoints(beam_width, length_penalty=FLAGS.length_penalty),
+            metadata={"application": task, "config": model.get_config(), "cell": FLAGS.cell,
+                      "image_size": image_size, "training_data": data_name,
                       "metrics": metrics, "training": {"seconds": seconds}},
         )  # fmt: skip
         print(f"exported {path}")
@@ -653,6 +808,8 @@ def main(argv):
             return train_language_model()
         if len(args) == 2 and args[0] == "train" and args[1] == "speech":
             return train_speech()
+        if len(args) == 2 and args[0] == "train" and args[1] == "captioning":
+            return train_captioning()
         if len(args) == 2 and args[0] == "export":
             return export(args[1])
         if len(args) == 2 and args[0] == "verify":
