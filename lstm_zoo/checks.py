@@ -10,3 +10,13 @@ def positive_int(name, value):
             f"Argument `{name}` must be a positive integer; received: {name}={value!r}"
         )
     return int(value)
+
+
+def on_error_mode(on_error):
+    """Returns `on_error` if it is `"raise"` or `"skip"` (what loaders do with a
+    bad file), or raises a `ValueError` naming the argument and value."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError(
+            f"Argument `on_error` must be 'raise' or 'skip'; received: on_error={on_error!r}"
+        )
+    return on_error

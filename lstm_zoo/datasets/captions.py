@@ -39,7 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lstm_zoo.checks import positive_int
+from lstm_zoo.checks import on_error_mode, positive_int
 
 IMAGE_FOLDERS = ("Flicker8k_Dataset", "Flickr8k_Dataset", "flickr30k_images", "Images", "images")
 
@@ -96,16 +96,10 @@ def read_image(path, image_size):
     return np.round(resize_image(image, image_size).numpy()).astype(np.uint8)
 
 
-def _check_on_error(on_error):
-    if on_error not in ("raise", "skip"):
-        raise ValueError(
-            f"Argument `on_error` must be 'raise' or 'skip'; received: on_error={on_error!r}"
-        )
-
 
 def _read_all(captions_by_path, image_size, on_error, max_images):
     """`{path: [captions]}` -> CaptionedImages (sorted by path), errors named or skipped."""
-    _check_on_error(on_error)
+    on_error_mode(on_error)
     paths = sorted(captions_by_path)
     if max_images is not None:
         paths = paths[: positive_int("max_images", max_images)]

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tensorflow as tf
 
-from lstm_zoo.checks import positive_int
+from lstm_zoo.checks import on_error_mode, positive_int
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 MANIFEST_FILE = "manifest.tsv"
@@ -68,12 +68,6 @@ class Utterance:
     path: str = ""
     sample_rate: int = 16000
 
-
-def _check_on_error(on_error):
-    if on_error not in ("raise", "skip"):
-        raise ValueError(
-            f"Argument `on_error` must be 'raise' or 'skip'; received: on_error={on_error!r}"
-        )
 
 
 def read_audio(path, sample_rate=None, resample=True):
@@ -125,7 +119,7 @@ def resample_audio(audio, rate, new_rate):
 
 def _read_all(entries, sample_rate, resample, on_error):
     """`entries`: (path, transcript, speaker) -> Utterances, errors named or skipped."""
-    _check_on_error(on_error)
+    on_error_mode(on_error)
     utterances = []
     for path, transcript, speaker in entries:
         try:
