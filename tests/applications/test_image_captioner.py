@@ -188,6 +188,8 @@ def test_a_short_training_run_raises_bleu_by_looking_at_the_images(trained):
     # The captions depend on the image: they differ between images, and they
     # match their own image's references better than another image's.
     assert len(set(after["hypotheses"])) > 10
+    exact = np.mean([h in r for h, r in zip(after["hypotheses"], refs, strict=True)])
+    assert after["exact_match"] == pytest.approx(exact) and exact > 0.05
     from lstm_zoo.applications.caption_metrics import corpus_bleu
 
     shifted = corpus_bleu(refs[1:] + refs[:1], after["hypotheses"])
