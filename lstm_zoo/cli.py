@@ -724,9 +724,10 @@ def train_captioning():
                                                 length_penalty=FLAGS.length_penalty)  # fmt: skip
         metrics[name] = {k: v for k, v in results[name].items() if k != "hypotheses"}
         bleu = ", ".join(f"BLEU-{n} {results[name][f'bleu_{n}']:.4f}" for n in range(1, 5))
-        print(f"test {name}: {bleu}, exact {results[name]['exact_match']:.4f} "
+        print(f"test {name}: {bleu}, CIDEr-D {results[name]['cider_d']:.4f}, exact "
+              f"{results[name]['exact_match']:.4f} "
               f"({results[name]['images']} images)")  # fmt: skip
-    best = results[max(results)] if len(results) > 1 else results["greedy"]
+    best = results[f"beam{beam_width}" if beam_width > 1 else "greedy"]
     examples = [(refs[0], hyp) for refs, hyp in zip(test[1], best["hypotheses"], strict=True)]
     for ref, hyp in examples[:6]:
         print(f"  reference: {ref!r:50} caption: {hyp!r}")

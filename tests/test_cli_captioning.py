@@ -39,7 +39,8 @@ def test_trains_on_shape_scenes_evaluates_exports_and_verifies(tmp_path):
     assert 0.0 <= metrics["metrics"]["greedy"]["bleu_4"] <= metrics["metrics"]["greedy"]["bleu_1"]
     with open(tmp_path / "log.csv") as f:
         header = next(csv.reader(f))
-    assert {"val_loss", "val_bleu_1", "val_bleu_4"} <= set(header)
+    assert {"val_loss", "val_bleu_1", "val_bleu_4", "val_cider_d"} <= set(header)
+    assert metrics["metrics"]["greedy"]["cider_d"] >= 0.0
     examples = (tmp_path / "examples" / "examples.md").read_text()
     assert "| image | reference | greedy | beam2 |" in examples
     assert (tmp_path / "examples" / "example_7.png").is_file()

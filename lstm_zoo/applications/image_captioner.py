@@ -367,15 +367,18 @@ class ImageCaptioner(keras.Model):
         """Captions `images` and scores them against `references` (lists of captions).
 
         Returns:
-            Dict: `bleu_1`..`bleu_4` (corpus BLEU), `exact_match` (fraction of
-            captions equal to one of their references), `images`, `hypotheses`.
+            Dict: `bleu_1`..`bleu_4` (corpus BLEU), `cider_d`, `exact_match`
+            (fraction of captions equal to one of their references), `images`,
+            `hypotheses`.
         """
         hypotheses = self.caption(images, beam_width, max_length, length_penalty, batch_size)
         refs = [[normalize_caption(r) for r in refs] for refs in references]
         bleu = caption_metrics.corpus_bleu(refs, hypotheses)
         exact = np.mean([h in r for h, r in zip(hypotheses, refs, strict=True)])
-        return {**{f"bleu_{n + 1}": b for n, b in enumerate(bleu)}, "exact_match": float(exact),
-                "images": len(hypotheses), "hypotheses": hypotheses}  # fmt: skip
+        return {**{f"bleu_{n + 1}": b for n, b in enumerate(bleu)},
+                "cider_d": caption_metrics.cider_d(refs, hypotheses),
+                "exact_match": float(exact), "images": len(hypotheses),
+                "hypotheses": hypotheses}  # fmt: skip
 
     # Serving ------------------------------------------------------------------
 

@@ -194,6 +194,7 @@ def test_a_short_training_run_raises_bleu_by_looking_at_the_images(trained):
 
     shifted = corpus_bleu(refs[1:] + refs[:1], after["hypotheses"])
     assert shifted[3] < after["bleu_4"] - 0.1
+    assert before["cider_d"] < 0.1 < 1.0 < after["cider_d"]
 
 
 def test_keras_file_round_trip(trained, tmp_path):
