@@ -209,7 +209,6 @@ def train_adding():
     units, batch_size = _flag("units", "adding"), _flag("batch_size", "adding")
     epochs, max_minutes = _flag("epochs", "adding"), _flag("max_minutes", "adding")
     save_path = _path_flag("save_path", "adding", "checkpoints/{task}.keras")
-    backup_dir = _path_flag("backup_dir", "adding", "checkpoints/{task}_backup")
     strategy = get_strategy(FLAGS.distribution, tpu=FLAGS.tpu)
     keras.utils.set_random_seed(FLAGS.seed)
     x, y, _ = adding_problem(FLAGS.train_sequences, FLAGS.length, seed=FLAGS.seed)
@@ -244,7 +243,7 @@ def train_adding():
         f"budget {max_minutes} min, {strategy.num_replicas_in_sync} replica(s)",
         flush=True,
     )
-    callbacks = _run_callbacks(max_minutes, backup_dir)
+    callbacks = _run_callbacks("adding", max_minutes, tensorboard=False)
     start = time.time()
     if FLAGS.distribution == "multi_worker":
         # Keras 3 fit() fails under MultiWorkerMirroredStrategy (keras#20585).
@@ -281,8 +280,10 @@ def train_adding():
     return 0
 
 
-def _run_callbacks(max_minutes, backup_dir, tensorboard_dir=None):
-    """The callbacks every `train` task shares: time limit, CSV log, TensorBoard, backup."""
+def _run_callbacks(task, max_minutes, tensorboard=True):
+    """The callbacks every `train` task shares: time limit, CSV log, TensorBoard
+    (`--tensorboard_dir`, default runs/TASK) and backup (`--backup_dir`, default
+    checkpoints/TASK_backup); an empty folder flag turns its callback off."""
     import keras
 
     from lstm_zoo.training import AtomicBackupAndRestore, TimeLimit
@@ -291,12 +292,25 @@ def _run_callbacks(max_minutes, backup_dir, tensorboard_dir=None):
     if FLAGS.log_csv:
         os.makedirs(os.path.dirname(FLAGS.log_csv) or ".", exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(FLAGS.log_csv, append=True))
+    tensorboard_dir = _path_flag("tensorboard_dir", task, "runs/{task}") if tensorboard else None
     if tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=False))
+    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
     if backup_dir:
         save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
         callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
     return callbacks
+
+
+def _write_metrics_json(model, metrics, seconds, data_name, **extra):
+    """Writes the final metrics and the run's facts to --metrics_json, if given."""
+    if not FLAGS.metrics_json:
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.metrics_json)), exist_ok=True)
+    with open(FLAGS.metrics_json, "w") as f:
+        json.dump({"metrics": metrics, "seconds": seconds, "cell": FLAGS.cell,
+                   "parameters": model.count_params(), "data": data_name, **extra},
+                  f, indent=1)  # fmt: skip
 
 
 def _save_model(model, path):
@@ -371,8 +385,6 @@ def train_language_model():
             f"--split must be three numbers; received: {','.join(FLAGS.split)}"
         ) from None
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
-    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
-    log_dir = _path_flag("tensorboard_dir", task, "runs/{task}")
 
     keras.utils.set_random_seed(FLAGS.seed)
     if FLAGS.corpus:
@@ -433,7 +445,7 @@ def train_language_model():
         ResetStreamStates(reset_every),
         keras.callbacks.LearningRateScheduler(schedule),
         StreamValidation(model, valid, reset_every, unit=unit),  # before the loggers
-        *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
+        *_run_callbacks(task, max_minutes),
     ]
     start = time.time()
     trainer.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=2)
@@ -526,7 +538,6 @@ def _random_tenth(items, seed):
 
 def train_speech():
     """Trains, evaluates and exports a `SpeechRecognizer` (Graves et al. 2013)."""
-    import json
 
     import keras
 
@@ -578,12 +589,10 @@ def train_speech():
         flush=True,
     )
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
-    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
-    log_dir = _path_flag("tensorboard_dir", task, "runs/{task}")
     callbacks = [
         TranscriptionEvaluation(model, valid_ds, prefix="val_"),  # before the loggers
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=1),
-        *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
+        *_run_callbacks(task, max_minutes),
     ]
     start = time.time()
     model.fit(train_ds, epochs=_flag("epochs", task), callbacks=callbacks, shuffle=False,
@@ -603,14 +612,8 @@ def train_speech():
     examples = list(zip(result["references"], result["hypotheses"], strict=True))[:10]
     for ref, hyp in examples[:6]:
         print(f"  reference: {ref!r:40} decoded: {hyp!r}")
-    if FLAGS.metrics_json:
-        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.metrics_json)), exist_ok=True)
-        with open(FLAGS.metrics_json, "w") as f:
-            json.dump({"metrics": metrics, "seconds": seconds, "cell": FLAGS.cell,
-                       "parameters": model.count_params(), "data": data_name,
-                       "test_speakers": FLAGS.test_speakers, "train": len(train),
-                       "examples": examples},
-                      f, indent=1)  # fmt: skip
+    _write_metrics_json(model, metrics, seconds, data_name, test_speakers=FLAGS.test_speakers,
+                        train=len(train), examples=examples)  # fmt: skip
     if save_path:
         _save_model(model, save_path)
     if FLAGS.export:
@@ -704,12 +707,10 @@ def train_captioning():
         flush=True,
     )
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
-    backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
-    log_dir = _path_flag("tensorboard_dir", task, "runs/{task}")
     callbacks = [
         CaptionEvaluation(model, *valid, prefix="val_"),  # before the loggers
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=2, verbose=1),
-        *_run_callbacks(max_minutes, backup_dir, tensorboard_dir=log_dir),
+        *_run_callbacks(task, max_minutes),
     ]
     start = time.time()
     model.fit(train_ds, validation_data=valid_ds, epochs=_flag("epochs", task),
@@ -733,13 +734,8 @@ def train_captioning():
         print(f"  reference: {ref!r:50} caption: {hyp!r}")
     if FLAGS.examples_dir:
         _write_caption_examples(FLAGS.examples_dir, test[0][:8], test[1][:8], results)
-    if FLAGS.metrics_json:
-        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.metrics_json)), exist_ok=True)
-        with open(FLAGS.metrics_json, "w") as f:
-            json.dump({"metrics": metrics, "seconds": seconds, "cell": FLAGS.cell,
-                       "parameters": model.count_params(), "data": data_name,
-                       "train_images": len(train[0]), "examples": examples[:20]},
-                      f, indent=1)  # fmt: skip
+    _write_metrics_json(model, metrics, seconds, data_name, train_images=len(train[0]),
+                        examples=examples[:20])  # fmt: skip
     if save_path:
         _save_model(model, save_path)
     if FLAGS.export:
