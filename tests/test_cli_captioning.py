@@ -3,30 +3,24 @@
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.cli import run_cli
+
 pytestmark = pytest.mark.tf_only
 
-CLI = [sys.executable, "-m", "lstm_zoo.cli"]
 SMALL = ["--image_size=32", "--units=16", "--embedding_dim=16", "--epochs=1", "--batch_size=32",
          "--tensorboard_dir=", "--backup_dir="]  # fmt: skip
 
 
-def _run(args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=600, env=env)
-
-
 def test_trains_on_shape_scenes_evaluates_exports_and_verifies(tmp_path):
-    result = _run(["train", "captioning", "--scenes=64", "--beam_width=2",
-                   f"--save_path={tmp_path / 'c.keras'}", f"--base_dir={tmp_path / 'models'}",
-                   f"--log_csv={tmp_path / 'log.csv'}", f"--metrics_json={tmp_path / 'm.json'}",
-                   f"--examples_dir={tmp_path / 'examples'}", *SMALL])  # fmt: skip
+    result = run_cli(["train", "captioning", "--scenes=64", "--beam_width=2",
+                      f"--save_path={tmp_path / 'c.keras'}", f"--base_dir={tmp_path / 'models'}",
+                      f"--log_csv={tmp_path / 'log.csv'}", f"--metrics_json={tmp_path / 'm.json'}",
+                      f"--examples_dir={tmp_path / 'examples'}", *SMALL])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Image captioner (encoder small, cell lstm1997, 16 units" in out
@@ -48,10 +42,10 @@ def test_trains_on_shape_scenes_evaluates_exports_and_verifies(tmp_path):
     with open(version / "assets" / "lstm_zoo.json") as f:
         card = json.load(f)
     assert list(card["signatures"]) == ["caption"] and card["image_size"] == 32
-    verify = _run(["verify", str(version)])
+    verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    again = _run(["export", "captioning", f"--checkpoint={tmp_path / 'c.keras'}",
-                  f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
+    again = run_cli(["export", "captioning", f"--checkpoint={tmp_path / 'c.keras'}",
+                     f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.strip().endswith(os.path.join("captioning", "2"))
 
@@ -68,8 +62,8 @@ def test_trains_on_a_flickr_folder(tmp_path):
         tf.io.write_file(str(folder / "Images" / f"{i}.jpg"), tf.io.encode_jpeg(image))
         lines += [f"{i}.jpg,A {color} picture.", f"{i}.jpg,all {color}"]
     (folder / "captions.txt").write_text("\n".join(lines) + "\n")
-    result = _run(["train", "captioning", f"--data={folder}", "--min_count=1", "--export=false",
-                   "--save_path=", f"--metrics_json={tmp_path / 'm.json'}", *SMALL])  # fmt: skip
+    result = run_cli(["train", "captioning", f"--data={folder}", "--min_count=1", "--export=false",
+                      "--save_path=", f"--metrics_json={tmp_path / 'm.json'}", *SMALL])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "25 training images (50 captions), 2 validation, 3 test images at 32 px" in result.stdout
     with open(tmp_path / "m.json") as f:
@@ -77,11 +71,11 @@ def test_trains_on_a_flickr_folder(tmp_path):
 
 
 def test_errors_are_one_line(tmp_path):
-    missing = _run(["train", "captioning", f"--data={tmp_path / 'nothing'}", *SMALL])
+    missing = run_cli(["train", "captioning", f"--data={tmp_path / 'nothing'}", *SMALL])
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines()[-1].startswith("lstm-zoo: error: --data: no such")
     (tmp_path / "x.token.txt").write_text("a.jpg#0\ta caption\n")
-    bad = _run(["train", "captioning", f"--data={tmp_path / 'x.token.txt'}", *SMALL])
+    bad = run_cli(["train", "captioning", f"--data={tmp_path / 'x.token.txt'}", *SMALL])
     assert bad.returncode == 2 and "a.jpg does not exist" in bad.stderr
-    encoder = _run(["train", "captioning", "--encoder=NoNet", "--scenes=10", *SMALL])
+    encoder = run_cli(["train", "captioning", "--encoder=NoNet", "--scenes=10", *SMALL])
     assert encoder.returncode == 2 and "Argument `encoder`" in encoder.stderr

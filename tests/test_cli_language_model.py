@@ -2,20 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli import run_cli
+
 pytestmark = pytest.mark.tf_only
-
-CLI = [sys.executable, "-m", "lstm_zoo.cli"]
-
-
-def _run(args, cwd=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=600, env=env,
-                          cwd=cwd)  # fmt: skip
 
 
 def _small(tmp_path):
@@ -29,8 +21,8 @@ def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"Line {i % 7}: the {'cat' if i % 2 else 'dog'} sat.\n"
                               for i in range(600)))  # fmt: skip
-    result = _run(["train", "language_model", f"--corpus={corpus}", "--level=char",
-                   *_small(tmp_path)])  # fmt: skip
+    result = run_cli(["train", "language_model", f"--corpus={corpus}", "--level=char",
+                      *_small(tmp_path)])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Language model (char level, small config, cell lstm1997)" in out
@@ -51,15 +43,15 @@ def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
         card = json.load(f)
     assert card["application"] == "language_model" and card["level"] == "char"
     assert card["metrics"]["test_nats_per_char"] == pytest.approx(nats, abs=1e-4)
-    verify = _run(["verify", str(version)])
+    verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "ok   generate example 1" in verify.stdout
     # The saved .keras file exports again through `lstm-zoo export`, as version 2.
-    export = _run(["export", "language_model", f"--checkpoint={tmp_path / 'lm.keras'}",
-                   f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
+    export = run_cli(["export", "language_model", f"--checkpoint={tmp_path / 'lm.keras'}",
+                      f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
     assert export.returncode == 0, export.stderr[-2000:]
     assert export.stdout.strip().endswith(os.path.join("language_model", "2"))
-    verify = _run(["verify", export.stdout.strip().splitlines()[-1]])
+    verify = run_cli(["verify", export.stdout.strip().splitlines()[-1]])
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
@@ -70,7 +62,7 @@ def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
 def test_bad_corpus_files_fail_in_one_line(tmp_path, content, message):
     corpus = tmp_path / "bad.txt"
     corpus.write_bytes(content)
-    result = _run(["train", "language_model", f"--corpus={corpus}", *_small(tmp_path)])
+    result = run_cli(["train", "language_model", f"--corpus={corpus}", *_small(tmp_path)])
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("lstm-zoo: error: ")
@@ -79,7 +71,7 @@ def test_bad_corpus_files_fail_in_one_line(tmp_path, content, message):
 
 
 def test_bad_split_flag(tmp_path):
-    result = _run(["train", "language_model", "--split=0.5,0.1,x", *_small(tmp_path)])
+    result = run_cli(["train", "language_model", "--split=0.5,0.1,x", *_small(tmp_path)])
     assert result.returncode == 2 and "--split must be three numbers" in result.stderr
 
 
@@ -88,12 +80,12 @@ def test_stopped_run_resumes_from_its_backup(tmp_path):
     corpus.write_text("to be or not to be, that is the question\n" * 200)
     args = ["train", "language_model", f"--corpus={corpus}", "--level=char", "--export=false",
             *_small(tmp_path)]  # fmt: skip
-    first = _run([*args, "--max_minutes=0"])  # stops after its first batch
+    first = run_cli([*args, "--max_minutes=0"])  # stops after its first batch
     assert first.returncode == 0, first.stderr[-2000:]
     assert "Epoch 1/2" in first.stdout and "Epoch 2/2" not in first.stdout
     with open(tmp_path / "backup" / "latest.json") as f:
         assert json.load(f)["epoch"] == 1  # the epoch to start from
-    second = _run(args)
+    second = run_cli(args)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "Epoch 1/2" not in second.stdout and "Epoch 2/2" in second.stdout
     assert not (tmp_path / "backup").exists()
@@ -103,19 +95,19 @@ def test_stopped_run_resumes_from_its_backup(tmp_path):
 def test_config_names_a_model_configuration(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a b c d e f g\n" * 300)
-    result = _run(["train", "language_model", f"--corpus={corpus}", "--config=medium",
-                   "--export=false", "--max_minutes=0", *_small(tmp_path)])  # fmt: skip
+    result = run_cli(["train", "language_model", f"--corpus={corpus}", "--config=medium",
+                      "--export=false", "--max_minutes=0", *_small(tmp_path)])  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(word level, medium config, cell lstm1997)" in result.stdout
     assert "dropout 0.5" in result.stdout  # the medium config's, not overridden
-    clash = _run(["train", "language_model", "--config=medium", "--model_config=large"])
+    clash = run_cli(["train", "language_model", "--config=medium", "--model_config=large"])
     assert clash.returncode == 2 and "disagree" in clash.stderr
 
 
 def test_too_small_validation_split(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a b c d e f g\n" * 300)
-    result = _run(["train", "language_model", f"--corpus={corpus}", "--split=0.995,0.005,0",
-                   *_small(tmp_path)])  # fmt: skip
+    result = run_cli(["train", "language_model", f"--corpus={corpus}", "--split=0.995,0.005,0",
+                      *_small(tmp_path)])  # fmt: skip
     assert result.returncode == 2
     assert "validation split has" in result.stderr.strip().splitlines()[-1]

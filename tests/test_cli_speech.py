@@ -2,21 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli import run_cli
 from tests.speech_data import tone_utterances, write_wavs
 
 pytestmark = pytest.mark.tf_only
-
-CLI = [sys.executable, "-m", "lstm_zoo.cli"]
-
-
-def _run(args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +24,13 @@ def corpus(tmp_path_factory):
 
 
 def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
-    result = _run(["train", "speech", f"--data={corpus}", f"--labels={corpus / 'labels.txt'}",
-                   "--sample_rate=8000", "--test_speakers=held", "--units=16", "--num_layers=1",
-                   "--epochs=6", "--learning_rate=0.01", "--beam_width=4", "--batch_size=10",
-                   f"--save_path={tmp_path / 'speech.keras'}", f"--backup_dir={tmp_path / 'b'}",
-                   f"--base_dir={tmp_path / 'models'}", f"--log_csv={tmp_path / 'log.csv'}",
-                   f"--metrics_json={tmp_path / 'metrics.json'}",
-                   "--tensorboard_dir="])  # fmt: skip
+    result = run_cli(["train", "speech", f"--data={corpus}", f"--labels={corpus / 'labels.txt'}",
+                      "--sample_rate=8000", "--test_speakers=held", "--units=16", "--num_layers=1",
+                      "--epochs=6", "--learning_rate=0.01", "--beam_width=4", "--batch_size=10",
+                      f"--save_path={tmp_path / 'speech.keras'}", f"--backup_dir={tmp_path / 'b'}",
+                      f"--base_dir={tmp_path / 'models'}", f"--log_csv={tmp_path / 'log.csv'}",
+                      f"--metrics_json={tmp_path / 'metrics.json'}",
+                      "--tensorboard_dir="])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Speech recognizer (cell lstm1997, 1 x 16 units" in out
@@ -58,10 +50,10 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
         card = json.load(f)
     assert card["labels"] == ["low", "high"] and card["sample_rate"] == 8000
     assert list(card["signatures"]) == ["transcribe"]
-    verify = _run(["verify", str(version)])
+    verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    again = _run(["export", "speech", f"--checkpoint={tmp_path / 'speech.keras'}",
-                  f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
+    again = run_cli(["export", "speech", f"--checkpoint={tmp_path / 'speech.keras'}",
+                     f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "models" / "speech" / "2" / "saved_model.pb").is_file()
 
@@ -78,14 +70,14 @@ def test_bad_speech_flags_fail_in_one_line(corpus, args, message):
     full = ["train", "speech", *args]
     if not any(a.startswith("--data") for a in args):
         full.append(f"--data={corpus}")
-    result = _run(full)
+    result = run_cli(full)
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
 
 
 def test_a_transcript_outside_the_labels_is_named(corpus, tmp_path):
-    result = _run(["train", "speech", f"--data={corpus}", "--labels=digits", "--epochs=1"])
+    result = run_cli(["train", "speech", f"--data={corpus}", "--labels=digits", "--epochs=1"])
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert "not in the model's labels" in last and "'high'" in last

@@ -1,0 +1,14 @@
+"""Runs the `lstm-zoo` command line in a subprocess, as a user would."""
+
+import os
+import subprocess
+import sys
+
+CLI = [sys.executable, "-m", "lstm_zoo.cli"]
+
+
+def run_cli(args, cwd=None):
+    """`lstm-zoo ARGS` in a fresh interpreter: a `CompletedProcess` with text output."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=600, env=env,
+                          cwd=cwd)  # fmt: skip
