@@ -96,7 +96,6 @@ def read_image(path, image_size):
     return np.round(resize_image(image, image_size).numpy()).astype(np.uint8)
 
 
-
 def _read_all(captions_by_path, image_size, on_error, max_images):
     """`{path: [captions]}` -> CaptionedImages (sorted by path), errors named or skipped."""
     on_error_mode(on_error)

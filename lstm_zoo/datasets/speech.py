@@ -69,7 +69,6 @@ class Utterance:
     sample_rate: int = 16000
 
 
-
 def read_audio(path, sample_rate=None, resample=True):
     """Reads a mono float32 waveform in [-1, 1] from an audio file.
 
