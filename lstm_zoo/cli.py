@@ -4,6 +4,7 @@
     lstm-zoo train language_model [--corpus=PATH] [--level=word|char] [--config=small] ...
     lstm-zoo train speech [--data=PATH] [--cell=lstm1997] [--test_speakers=...] ...
     lstm-zoo train captioning [--data=PATH] [--cell=lstm1997] [--encoder=small] ...
+    lstm-zoo reproduce [--experiments=1,2a,4/T=1000] [--trials=3] [--quick] ...
     lstm-zoo export NAME --checkpoint=PATH.keras [--version=N] [--overwrite]
     lstm-zoo verify SAVED_MODEL_DIR
 
@@ -13,7 +14,9 @@ and saves the model to `--save_path`. It needs no download. `export` writes a
 trained `.keras` model to `<base_dir>/NAME/<version>/` for TF Serving;
 `verify` checks such a folder in a fresh process that cannot import lstm_zoo.
 `train language_model`, `train speech` and `train captioning` train, evaluate
-and export the applications (see the README).
+and export the applications (see the README). `reproduce` runs the paper's
+experiments in the paper's and a modern setting and writes a report
+(`lstm_zoo.reproduce`).
 """
 
 import json
@@ -161,6 +164,24 @@ flags.DEFINE_integer("scenes", 6000, "Training scenes of the embedded shape-scen
 flags.DEFINE_integer("max_images", None, "Read at most this many images of --data.",
                      lower_bound=1)  # fmt: skip
 flags.DEFINE_string("examples_dir", None, "Write test images (PNG) with their captions here.")
+
+flags.DEFINE_list("experiments", None, "Experiments to reproduce, e.g. 1,2a,4/T=1000,"
+                  "2c/p=1000/q=1000 (default: all of lstm_zoo.reproduce.DEFAULT_EXPERIMENTS).")
+flags.DEFINE_list("settings", ["paper", "modern"], "Settings to run: paper, modern.")
+flags.DEFINE_integer("trials", 3, "Trials per experiment and setting.", lower_bound=1)
+flags.DEFINE_integer("budget", None, "Most training sequences per trial (default: per "
+                     "experiment).", lower_bound=1)  # fmt: skip
+flags.DEFINE_bool("quick", False, "Reproduce a small subset with small budgets (a smoke check "
+                  "of a few minutes).")  # fmt: skip
+flags.DEFINE_string("output_dir", "reproduction", "Folder of the reproduction's trials.csv, "
+                    "curves and plots.")  # fmt: skip
+flags.DEFINE_string("report", None, "Markdown report of `reproduce` (default "
+                    "OUTPUT_DIR/report.md).")  # fmt: skip
+flags.DEFINE_bool("report_only", False, "Write the report from OUTPUT_DIR/trials.csv; train "
+                  "nothing.")  # fmt: skip
+flags.DEFINE_enum("backend", "jax", ["jax", "tensorflow"], "Keras backend of `reproduce` (JAX "
+                  "compiles the online updates ~30x faster on CPU; falls back to TensorFlow "
+                  "when JAX is not installed).")  # fmt: skip
 
 TASKS = ("adding", "language_model", "speech", "captioning")
 
@@ -780,6 +801,40 @@ def export(name):
     return 0
 
 
+def reproduce_experiments(argv):
+    """Runs the paper's experiments (`lstm_zoo.reproduce`) and writes the report."""
+    import importlib.util
+
+    import keras
+    from absl import logging
+
+    if keras.config.backend() != FLAGS.backend and not os.environ.get("LSTM_ZOO_REEXEC"):
+        if FLAGS.backend != "jax" or importlib.util.find_spec("jax"):
+            # The backend is fixed at import: run again in a fresh interpreter.
+            env = dict(os.environ, KERAS_BACKEND=FLAGS.backend, LSTM_ZOO_REEXEC="1")
+            command = [sys.executable, "-m", "lstm_zoo.cli", *sys.argv[1:]]
+            return subprocess.run(command, env=env, check=False).returncode
+        logging.warning("JAX is not installed; reproducing on %s (slower)", keras.config.backend())
+    from lstm_zoo import reproduce
+
+    logging.set_verbosity(logging.INFO)
+    report = FLAGS.report or os.path.join(FLAGS.output_dir, "report.md")
+    if FLAGS.quick:
+        experiments = [(name, params) for name, params, _ in reproduce.QUICK]
+        budgets = [budget for _, _, budget in reproduce.QUICK]
+    else:
+        names = FLAGS.experiments or list(reproduce.DEFAULT_EXPERIMENTS)
+        experiments = [reproduce.parse_experiment(name) for name in names]
+        budgets = None
+    command = "lstm-zoo " + " ".join(sys.argv[1:])
+    if not FLAGS.report_only:
+        reproduce.run(experiments, FLAGS.settings, FLAGS.trials, FLAGS.seed, FLAGS.budget,
+                      FLAGS.output_dir, budgets)  # fmt: skip
+    reproduce.write_report(FLAGS.output_dir, report, command)
+    print(f"Report: {report}")
+    return 0
+
+
 def verify(directory):
     """Runs `lstm_zoo/verify_saved_model.py` in a fresh interpreter."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify_saved_model.py")
@@ -793,7 +848,8 @@ def _fail(message):
 
 USAGE = (
     f"usage: lstm-zoo train {{{','.join(TASKS)}}} [--flags] | "
-    "lstm-zoo export NAME --checkpoint=PATH | lstm-zoo verify DIR"
+    "lstm-zoo reproduce [--flags] | lstm-zoo export NAME --checkpoint=PATH | "
+    "lstm-zoo verify DIR"
 )
 
 
@@ -808,6 +864,8 @@ def main(argv):
             return train_speech()
         if len(args) == 2 and args[0] == "train" and args[1] == "captioning":
             return train_captioning()
+        if args == ["reproduce"]:
+            return reproduce_experiments(argv)
         if len(args) == 2 and args[0] == "export":
             return export(args[1])
         if len(args) == 2 and args[0] == "verify":

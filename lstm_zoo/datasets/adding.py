@@ -18,22 +18,14 @@ is never 0 except with probability zero), so `keras.layers.Masking(0.0)` masks
 exactly the padding.
 """
 
-import numbers
-
 import numpy as np
+
+from lstm_zoo.checks import int_at_least, one_of
 
 VARIANTS = ("paper", "modern")
 
 #: Paper criterion: a sequence is correct if its absolute error is below this.
 CORRECT_ABS_ERROR = 0.04
-
-
-def _check(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"Argument `{name}` must be an integer; received: {name}={value!r}")
-    if value < minimum:
-        raise ValueError(f"Argument `{name}` must be >= {minimum}; received: {name}={value!r}")
-    return int(value)
 
 
 def adding_problem(num_sequences, length=100, seed=0, variant="paper"):
@@ -51,14 +43,11 @@ def adding_problem(num_sequences, length=100, seed=0, variant="paper"):
         A tuple `(inputs, targets, lengths)`: float32 `(N, max_length, 2)`
         post-padded with zeros, float32 `(N, 1)`, int32 `(N,)`.
     """
-    num_sequences = _check("num_sequences", num_sequences, 1)
-    if variant not in VARIANTS:
-        raise ValueError(
-            f"Argument `variant` must be one of {VARIANTS}; received: variant={variant!r}"
-        )
+    num_sequences = int_at_least("num_sequences", num_sequences, 1)
+    variant = one_of("variant", variant, VARIANTS)
     rng = np.random.default_rng(seed)
     if variant == "modern":
-        length = _check("length", length, 2)
+        length = int_at_least("length", length, 2)
         values = rng.uniform(0.0, 1.0, size=(num_sequences, length))
         markers = np.zeros_like(values)
         half = length // 2
@@ -72,25 +61,54 @@ def adding_problem(num_sequences, length=100, seed=0, variant="paper"):
         lengths = np.full(num_sequences, length, dtype="int32")
         return inputs, targets[:, None].astype("float32"), lengths
 
-    length = _check("length", length, 22)
+    inputs, first, second, lengths = marked_pairs(rng, num_sequences, length, -1.0, 1.0, 0.0)
+    targets = 0.5 + (first + second) / 4.0
+    return inputs, targets[:, None].astype("float32"), lengths
+
+
+def marked_pairs(rng, num_sequences, length, low, high, neutral):
+    """The paper's marked-pair sequences of experiments 4 and 5.
+
+    Each step is a pair (value, marker); values are uniform in [low, high].
+    Lengths are uniform in [T, T + T/10]. Exactly two pairs carry marker 1.0:
+    the first among the first ten pairs, the second among the first T/2 - 1
+    pairs still unmarked. The first and last pairs carry marker -1.0 unless
+    marked, all others 0.0. If the first pair is marked and `neutral` is not
+    None, its value is set to `neutral` (the adding problem's 0).
+
+    Args:
+        rng: A NumPy `Generator`.
+        num_sequences: Number of sequences.
+        length: Minimal length T (>= 22, so that the second marker has an
+            unmarked pair to go to among the first T/2 - 1).
+        low: Smallest value.
+        high: Largest value.
+        neutral: Value of a marked first pair, or None to keep the drawn one.
+
+    Returns:
+        `(inputs, x1, x2, lengths)`: float32 `(N, T + T // 10, 2)` post-padded
+        with zeros, the two marked values `(N,)` each, int32 lengths `(N,)`.
+    """
+    length = int_at_least(
+        "length", length, 22, "the second marker goes among the first T/2 - 1 pairs"
+    )
     max_length = length + length // 10
     inputs = np.zeros((num_sequences, max_length, 2), dtype="float32")
-    targets = np.zeros((num_sequences, 1), dtype="float32")
+    x1 = np.zeros(num_sequences)
+    x2 = np.zeros(num_sequences)
     lengths = rng.integers(length, max_length + 1, size=num_sequences).astype("int32")
     for n in range(num_sequences):
         steps = lengths[n]
-        values = rng.uniform(-1.0, 1.0, size=steps)
+        values = rng.uniform(low, high, size=steps)
         markers = np.zeros(steps)
         markers[0] = markers[-1] = -1.0
         first = rng.integers(0, 10)
         candidates = [i for i in range(length // 2 - 1) if i != first]
         second = candidates[rng.integers(0, len(candidates))]
         markers[first] = markers[second] = 1.0
-        if first == 0:
-            values[0] = 0.0
-        if second == 0:
-            values[0] = 0.0
-        targets[n, 0] = 0.5 + (values[first] + values[second]) / 4.0
+        if 0 in (first, second) and neutral is not None:
+            values[0] = neutral
+        x1[n], x2[n] = values[first], values[second]
         inputs[n, :steps, 0] = values
         inputs[n, :steps, 1] = markers
-    return inputs, targets, lengths
+    return inputs, x1, x2, lengths

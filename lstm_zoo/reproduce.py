@@ -1,0 +1,472 @@
+"""Reproduction of the experiments of Hochreiter & Schmidhuber (1997).
+
+`run(...)` trains, for each chosen experiment, N trials in two settings:
+
+- `"paper"`: the paper's net (blocks of memory cells with input and output
+  gates, a fully recurrent hidden layer: previous cell outputs *and* gate
+  activations are fed back), weights uniform in [-r, r], staggered negative
+  gate biases, the truncated gradient, plain SGD on half the summed squared
+  error with the paper's learning rate, one weight update per sequence.
+- `"modern"`: the same task and net size with today's habits: Keras' default
+  initialisers, cell outputs fed back, full backpropagation through time,
+  Adam, batches of 32.
+
+Each trial stops when the paper's criterion (`lstm_zoo.datasets.criteria`)
+is met or after a budget of training sequences, then is tested on 2,560 fresh
+sequences (experiment 1: on its 256 + 256 strings). Finished trials are
+appended to `trials.csv` at once, so a killed run started again with the same
+command skips them. `write_report` turns the CSV into a markdown table side by
+side with the paper's numbers, and draws the learning curves.
+
+Where the design is silent (gate biases of some experiments, the criterion of
+2a/2b) the choices are ours and say so in `EXPERIMENTS` and `criteria`.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+from absl import logging
+
+from lstm_zoo.checks import one_of, positive_int
+from lstm_zoo.datasets import criteria, paper_tasks, reber
+from lstm_zoo.layers import LSTM1997
+
+SETTINGS = ("paper", "modern")
+TEST_SEQUENCES = 2560
+MODERN_BATCH = 32
+MODERN_LEARNING_RATE = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One row of the paper's table and the net that solved it.
+
+    Attributes:
+        experiment: The paper's id.
+        blocks: Memory cell blocks.
+        cells_per_block: Cells per block.
+        learning_rate: The paper's SGD learning rate.
+        init_range: Weights start uniform in [-init_range, init_range].
+        input_gate_bias: Initial input gate biases, one per block, or None.
+        output_gate_bias: Initial output gate biases, one per block, or None.
+        budget: Default most training sequences per trial, paper setting.
+        paper: The paper's result for the report, by parameter string.
+        shortcut: Whether the output units also see the inputs (2a and 2b:
+            one memory cell cannot predict the 99 middle symbols; ours).
+    """
+
+    experiment: str
+    blocks: int
+    cells_per_block: int
+    learning_rate: float
+    init_range: float
+    input_gate_bias: tuple | None
+    output_gate_bias: tuple | None
+    budget: int
+    paper: dict
+    shortcut: bool = False
+
+
+EXPERIMENTS = {
+    "1": Experiment("1", 3, 2, 0.5, 0.2, None, (-1.0, -2.0, -3.0), 100_000,
+                    {"": "100% of 30 trials, 8,440"}),
+    "2a": Experiment("2a", 1, 1, 1.0, 0.2, None, None, 50_000, {"p=100": "100%, 5,040"},
+                     shortcut=True),
+    "2b": Experiment("2b", 1, 1, 1.0, 0.2, None, None, 50_000, {"p=100": "100%, 5,680"},
+                     shortcut=True),
+    "2c": Experiment("2c", 2, 1, 0.01, 0.2, None, (-1.0, -2.0), 200_000,
+                     {"p=100,q=100": "100%, 31,000", "p=1000,q=1000": "100%, 49,000",
+                      "p=50,q=1000": "100%, 203,000"}),
+    "3a": Experiment("3a", 3, 1, 1.0, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), 200_000,
+                     {"N=3,T=100": "100%, 27,380", "N=3,T=1000": "100%, 446,850"}),
+    "3b": Experiment("3b", 3, 1, 1.0, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), 200_000,
+                     {}),
+    "4": Experiment("4", 2, 2, 0.5, 0.1, (-3.0, -6.0), None, 300_000,
+                    {"T=100": "74,000", "T=500": "209,000",
+                     "T=1000": "853,000 (1/2560 test sequences wrong)"}),
+    "5": Experiment("5", 2, 2, 0.1, 0.1, (-3.0, -6.0), None, 500_000,
+                    {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)"}),
+    "6a": Experiment("6a", 2, 2, 0.5, 0.1, (-2.0, -4.0), (-1.0, -3.0), 200_000,
+                     {"": "31,390"}),
+    "6b": Experiment("6b", 3, 2, 0.1, 0.1, (-2.0, -4.0, -6.0), (-1.0, -3.0, -5.0), 500_000,
+                     {"": "571,100"}),
+}  # fmt: skip
+
+#: Experiments run when none are named (3c needs the noise-free targets, which
+#: the training-stream criterion does not see; 4m is not in the paper).
+DEFAULT_EXPERIMENTS = ("1", "2a", "2b", "2c", "3a", "3b", "4", "5", "6a", "6b")
+
+#: `--quick`: a smoke check of a few minutes.
+QUICK = (("1", {}, 20_000), ("2a", {"p": 20}, 10_000), ("4", {"T": 22}, 20_000))
+
+FIELDS = ("experiment", "params", "setting", "trial", "seed", "budget", "solved", "sequences",
+          "test_wrong", "test_mse", "seconds")  # fmt: skip
+
+
+def parse_experiment(text):
+    """`"4"` or `"2c/p=1000/q=1000"` -> `("2c", {"p": 1000, "q": 1000})`.
+
+    Raises:
+        ValueError: for an unknown experiment, parameter or a bad value.
+    """
+    name, *assignments = str(text).split("/")
+    if name not in EXPERIMENTS:
+        raise ValueError(
+            f"Argument `experiments` must name experiments among {tuple(EXPERIMENTS)}, "
+            f"optionally with parameters as in '4/T=1000'; received: {text!r}"
+        )
+    params = {}
+    for item in assignments:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = int(value)
+        except ValueError:
+            raise ValueError(
+                f"Argument `experiments`: parameter {item!r} of {text!r} must be KEY=INTEGER"
+            ) from None
+    paper_tasks.task_params(name, **params)  # unknown keys raise here
+    return name, params
+
+
+def params_key(params):
+    """A stable string of parameters, e.g. `"p=1000,q=1000"`."""
+    return ",".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed):
+    """The net of `experiment` in `setting`, compiled, with its criterion metrics."""
+    spec = EXPERIMENTS[experiment]
+    one_of("setting", setting, SETTINGS)
+    keras.utils.set_random_seed(seed)
+    units = spec.blocks * spec.cells_per_block
+    if setting == "paper":
+        uniform = keras.initializers.RandomUniform(-spec.init_range, spec.init_range, seed=seed)
+        cell_kwargs = {
+            "recurrent_input": "cells_and_gates",
+            "gradient": "truncated",
+            "kernel_initializer": uniform,
+            "recurrent_initializer": uniform,
+            "bias_initializer": uniform,
+            "input_gate_bias": spec.input_gate_bias and list(spec.input_gate_bias),
+            "output_gate_bias": spec.output_gate_bias and list(spec.output_gate_bias),
+        }
+        dense_kwargs = {"kernel_initializer": uniform, "bias_initializer": uniform}
+    else:
+        cell_kwargs, dense_kwargs = {}, {}
+    inputs = keras.Input((None, inputs_dim))
+    hidden = keras.layers.Masking(0.0)(inputs) if masked else inputs
+    hidden = LSTM1997(units, cells_per_block=spec.cells_per_block, return_sequences=per_step,
+                      **cell_kwargs)(hidden)  # fmt: skip
+    if spec.shortcut:
+        hidden = keras.layers.Concatenate()([hidden, inputs])
+    outputs = keras.layers.Dense(outputs, activation="sigmoid", **dense_kwargs)(hidden)
+    model = keras.Model(inputs, outputs, name=f"exp{experiment}_{setting}")
+    metrics = []
+    if experiment in criteria.CRITERIA:
+        metrics = [
+            criteria.PaperCriterion.for_experiment(experiment),
+            criteria.PaperCriterion.for_experiment(
+                experiment, report="wrong_fraction", name="wrong_fraction"
+            ),
+        ]
+    if setting == "paper":
+        # The paper's E = 1/2 sum of squared errors, one update per sequence.
+        loss = HalfSquaredError()
+        optimizer = keras.optimizers.SGD(spec.learning_rate)
+        steps = 500
+    else:
+        loss = "mse"
+        optimizer = keras.optimizers.Adam(MODERN_LEARNING_RATE, clipnorm=1.0)
+        steps = 20
+    model.compile(optimizer, loss, metrics=metrics, steps_per_execution=steps)
+    return model
+
+
+@keras.saving.register_keras_serializable(package="lstm_zoo")
+class HalfSquaredError(keras.losses.Loss):
+    """The paper's error: half the squared error summed over outputs, steps
+    (weighted by `sample_weight`) and the batch (one sequence when online)."""
+
+    def __init__(self, name="half_squared_error", reduction="sum", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        return 0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+class _Progress(keras.callbacks.Callback):
+    """Logs progress and keeps the learning curve: `(sequences, wrong fraction)`."""
+
+    def __init__(self, label, batch_size, budget, every, monitor):
+        super().__init__()
+        self.label, self.batch_size, self.budget = label, batch_size, budget
+        self.every, self.monitor = every, monitor
+        self.curve, self._next, self._start = [], every, time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        seen = (batch + 1) * self.batch_size
+        value = (logs or {}).get(self.monitor)
+        if value is not None:
+            self.curve.append((seen, float(value)))
+        if seen >= self._next:
+            self._next += self.every
+            shown = "" if value is None else f", {self.monitor} {float(value):.3f}"
+            logging.info("%s: %d/%d sequences%s, %.0f s", self.label, seen, self.budget, shown,
+                         time.time() - self._start)  # fmt: skip
+
+
+def run_trial(experiment, params, setting, trial, seed, budget, label=""):
+    """Trains and tests one trial. Returns a dict with the `FIELDS` and `curve`."""
+    start = time.time()
+    task = paper_tasks.TASKS[experiment]
+    trial_seed = seed * 1000 + trial
+    batch_size = 1 if setting == "paper" else MODERN_BATCH
+    steps = max(budget // batch_size, 1)
+    masked = experiment not in ("2a", "2b", "2c")
+    test_seed = (seed, 99_999)
+    if experiment == "1":
+        train = reber.embedded_reber(256, seed=(trial_seed, 1))
+        test = reber.embedded_reber(256, seed=(trial_seed, 2))
+        weights = (train[2][:, None] > np.arange(train[0].shape[1])[None]).astype("float32")
+        order = np.random.default_rng(trial_seed).permutation(np.arange(steps * batch_size) % 256)
+        fit_data = (train[0][order], train[1][order], weights[order])
+        inputs_dim, outputs = 7, 7
+    else:
+        first = paper_tasks.generate(experiment, 1, 0, **params)
+        inputs_dim, outputs = first[0].shape[-1], first[1].shape[-1]
+        fit_data = paper_tasks.stream(experiment, batch_size, seed=(trial_seed,), **params)
+    model = build_model(experiment, setting, inputs_dim, outputs, task.per_step, masked,
+                        trial_seed)  # fmt: skip
+    callbacks = []
+    if experiment == "1":
+        stopper = criteria.ReberCriterion(
+            [(train[0], train[2], train[3]), (test[0], test[2], test[3])],
+            check_every=max(batch_size, 256 if setting == "paper" else 320),
+            batch_size=batch_size,
+        )
+        progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "loss")
+    else:
+        stopper = criteria.CriterionStopping()
+        progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "wrong_fraction")
+    callbacks = [stopper, progress]
+    if experiment == "1":
+        x, y, w = fit_data
+        model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=1, shuffle=False,
+                  verbose=0, callbacks=callbacks)  # fmt: skip
+    else:
+        model.fit(fit_data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0,
+                  callbacks=callbacks)  # fmt: skip
+    result = {"experiment": experiment, "params": params_key(params), "setting": setting,
+              "trial": trial, "seed": trial_seed, "budget": budget}  # fmt: skip
+    if experiment == "1":
+        curve = stopper.history
+        correct = [
+            reber.legal_predictions(model.predict(s[0], verbose=0, batch_size=256), s[3], s[2])
+            for s in (train, test)
+        ]
+        result.update(test_wrong=float(1 - np.mean(correct[1])), test_mse=float("nan"))
+    else:
+        curve = progress.curve
+        x, y, _ = paper_tasks.generate(experiment, TEST_SEQUENCES, test_seed, **params)
+        predictions = model.predict(x, batch_size=256, verbose=0)
+        if task.per_step:
+            y, predictions = y[:, -1], predictions[:, -1]
+        threshold = criteria.CRITERIA[experiment].threshold
+        wrong, squared = criteria.final_errors(y, predictions, threshold)
+        result.update(test_wrong=float(wrong.mean()), test_mse=float(squared.mean()))
+    result.update(
+        solved=stopper.sequences is not None,
+        sequences=stopper.sequences if stopper.sequences is not None else "",
+        seconds=round(time.time() - start, 1),
+        curve=curve,
+    )
+    return result
+
+
+def read_trials(path):
+    """Rows of a `trials.csv` (empty if it does not exist)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run(experiments, settings=SETTINGS, trials=3, seed=0, budget=None, output_dir="reproduction",
+        budgets=None):  # fmt: skip
+    """Runs the reproduction, skipping trials already in `output_dir/trials.csv`.
+
+    Args:
+        experiments: A list of `(experiment, params)` (see `parse_experiment`).
+        settings: Settings to run (`"paper"`, `"modern"`).
+        trials: Trials per experiment and setting (>= 1).
+        seed: Base seed; trial k of a run with seed s uses seed 1000 s + k.
+        budget: Most training sequences per trial for every experiment, or
+            `None` for each experiment's default (`EXPERIMENTS[...].budget`).
+        output_dir: Folder of `trials.csv` and `curves/`.
+        budgets: Optional list of per-experiment budgets overriding `budget`.
+
+    Returns:
+        The list of all rows of `trials.csv` after the run.
+    """
+    trials = positive_int("trials", trials)
+    for setting in settings:
+        one_of("settings", setting, SETTINGS)
+    os.makedirs(os.path.join(output_dir, "curves"), exist_ok=True)
+    path = os.path.join(output_dir, "trials.csv")
+    done = {
+        (r["experiment"], r["params"], r["setting"], int(r["trial"])) for r in read_trials(path)
+    }
+    plan = []
+    for index, (experiment, params) in enumerate(experiments):
+        limit = budgets[index] if budgets else budget or EXPERIMENTS[experiment].budget
+        for setting in settings:
+            for trial in range(trials):
+                if (experiment, params_key(params), setting, trial) not in done:
+                    plan.append((experiment, params, setting, trial, positive_int("budget", limit)))
+    if len(plan) < len(experiments) * len(settings) * trials:
+        logging.info("%s: %d trials already done, %d to run", path,
+                     len(experiments) * len(settings) * trials - len(plan), len(plan))  # fmt: skip
+    for number, (experiment, params, setting, trial, limit) in enumerate(plan, 1):
+        label = (f"[{number}/{len(plan)}] exp {experiment} {params_key(params)} {setting} "
+                 f"trial {trial + 1}/{trials}")  # fmt: skip
+        logging.info("%s: start, budget %d sequences", label, limit)
+        result = run_trial(experiment, params, setting, trial, seed, limit, label)
+        curve = result.pop("curve")
+        name = f"{experiment}_{params_key(params) or 'default'}_{setting}_{trial}.json"
+        with open(os.path.join(output_dir, "curves", name.replace("=", "").replace(",", "_")),
+                  "w") as f:  # fmt: skip
+            json.dump(curve, f)
+        new_file = not os.path.exists(path)
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, FIELDS)
+            if new_file:
+                writer.writeheader()
+            writer.writerow(result)
+        outcome = "solved" if result["solved"] else "NOT solved"
+        logging.info("%s: %s after %s sequences, test wrong %.4f, %.0f s", label, outcome,
+                     result["sequences"] or limit, result["test_wrong"],
+                     result["seconds"])  # fmt: skip
+    return read_trials(path)
+
+
+def summarize(rows):
+    """Groups `trials.csv` rows by (experiment, params, setting).
+
+    Returns:
+        A list of dicts: `experiment`, `params`, `setting`, `trials`, `solved`,
+        `mean_sequences` (over solved trials, or None), `budget`,
+        `test_wrong`, `test_mse` (means over trials).
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["experiment"], row["params"], row["setting"]), []).append(row)
+    order = list(EXPERIMENTS)
+    summary = []
+    def key(item):
+        experiment, params, setting = item[0]
+        return order.index(experiment), params, setting != "paper"
+
+    for (experiment, params, setting), group in sorted(groups.items(), key=key):
+        solved = [int(r["sequences"]) for r in group if r["solved"] == "True"]
+        summary.append({
+            "experiment": experiment, "params": params, "setting": setting,
+            "trials": len(group), "solved": len(solved),
+            "mean_sequences": float(np.mean(solved)) if solved else None,
+            "budget": max(int(r["budget"]) for r in group),
+            "test_wrong": float(np.mean([float(r["test_wrong"]) for r in group])),
+            "test_mse": float(np.nanmean([float(r["test_mse"]) for r in group]))
+            if any(r["test_mse"] != "nan" for r in group) else None,
+        })  # fmt: skip
+    return summary
+
+
+def _default_params(experiment):
+    return params_key(paper_tasks.TASKS[experiment].params)
+
+
+def write_report(output_dir, report_path, command):
+    """Writes the markdown report and one PNG of learning curves per experiment.
+
+    Args:
+        output_dir: Folder holding `trials.csv` and `curves/`.
+        report_path: The markdown file to write.
+        command: The command line that produced the trials, quoted in the report.
+    """
+    rows = read_trials(os.path.join(output_dir, "trials.csv"))
+    summary = summarize(rows)
+    lines = [
+        "# Reproduction of Hochreiter & Schmidhuber (1997)",
+        "",
+        "Produced by:",
+        "",
+        f"    {command}",
+        "",
+        "Sequences: training sequences until the paper's criterion, mean over the solved",
+        "trials. Test wrong: fraction of 2,560 fresh test sequences whose final prediction",
+        "misses the criterion's threshold (experiment 1: fraction of the 256 test strings",
+        "not predicted correctly). Paper: the design's table (DESIGN.md).",
+        "",
+        "| exp | task | setting | solved | sequences | budget | test wrong | test MSE | paper |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary:
+        params = s["params"] or _default_params(s["experiment"])
+        paper = EXPERIMENTS[s["experiment"]].paper.get(params, "")
+        if not paper and s["experiment"] in ("1", "6a", "6b"):
+            paper = EXPERIMENTS[s["experiment"]].paper.get("", "")
+        title = paper_tasks.TASKS[s["experiment"]].title + (f" ({params})" if params else "")
+        sequences = "-" if s["mean_sequences"] is None else f"{s['mean_sequences']:,.0f}"
+        mse = "-" if s["test_mse"] is None else f"{s['test_mse']:.4f}"
+        lines.append(
+            f"| {s['experiment']} | {title} | {s['setting']} | {s['solved']}/{s['trials']} | "
+            f"{sequences} | {s['budget']:,} | {s['test_wrong']:.4f} | {mse} | {paper or '-'} |"
+        )
+    lines += ["", "Learning curves: `" + os.path.join(output_dir, "curves_*.png") + "`.", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(report_path)), exist_ok=True)
+    with open(report_path, "w") as f:
+        f.write("\n".join(lines))
+    _plot_curves(output_dir, rows)
+
+
+def _plot_curves(output_dir, rows):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logging.warning("matplotlib is not installed: no learning-curve plots")
+        return
+    by_experiment = {}
+    for row in rows:
+        by_experiment.setdefault((row["experiment"], row["params"]), []).append(row)
+    for (experiment, params), group in by_experiment.items():
+        figure, axis = plt.subplots(figsize=(6, 3.5))
+        for row in group:
+            name = f"{experiment}_{params or 'default'}_{row['setting']}_{row['trial']}.json"
+            path = os.path.join(output_dir, "curves", name.replace("=", "").replace(",", "_"))
+            if not os.path.exists(path):
+                continue
+            with open(path) as f:
+                curve = np.asarray(json.load(f), "float64")
+            if not len(curve):
+                continue
+            if experiment == "1":
+                curve[:, 1] = 1.0 - curve[:, 1]  # fraction of strings not yet correct
+            color = "tab:blue" if row["setting"] == "paper" else "tab:orange"
+            axis.plot(curve[:, 0], curve[:, 1], color=color, alpha=0.7,
+                      label=row["setting"] if row["trial"] == "0" else None)  # fmt: skip
+        axis.set_xscale("log")
+        axis.set_xlabel("training sequences")
+        axis.set_ylabel("strings wrong" if experiment == "1" else "wrong in window")
+        axis.set_title(f"experiment {experiment} {params}".strip())
+        axis.legend()
+        figure.tight_layout()
+        suffix = f"_{params}".replace("=", "").replace(",", "_") if params else ""
+        figure.savefig(os.path.join(output_dir, f"curves_{experiment}{suffix}.png"), dpi=80)
+        plt.close(figure)

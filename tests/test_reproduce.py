@@ -1,0 +1,113 @@
+"""`lstm_zoo.reproduce` and `lstm-zoo reproduce`: parsing, the paper's net and
+loss, a real training run that meets its criterion, resuming, the report."""
+
+import csv
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from lstm_zoo import reproduce
+from tests.cli import run_cli
+
+
+def test_parse_experiment():
+    assert reproduce.parse_experiment("4") == ("4", {})
+    assert reproduce.parse_experiment("2c/p=1000/q=1000") == ("2c", {"p": 1000, "q": 1000})
+    assert reproduce.params_key({"q": 1, "p": 2}) == "p=2,q=1"
+    with pytest.raises(ValueError, match="'7'"):
+        reproduce.parse_experiment("7")
+    with pytest.raises(ValueError, match="'T=long'"):
+        reproduce.parse_experiment("4/T=long")
+    with pytest.raises(ValueError, match="q=5"):
+        reproduce.parse_experiment("4/q=5")
+
+
+def test_half_squared_error_is_the_papers_error():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.random((1, 6, 3)), rng.random((1, 6, 3))
+    weights = np.array([[1, 1, 1, 1, 0, 0]], "float32")
+    expected = 0.5 * np.sum((y_true - y_pred)[:, :4] ** 2)
+    loss = reproduce.HalfSquaredError()(y_true, y_pred, sample_weight=weights)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+def test_paper_net_follows_the_paper():
+    model = reproduce.build_model("4", "paper", 2, 1, per_step=False, masked=True, seed=3)
+    layer = next(layer for layer in model.layers if hasattr(layer, "cell"))
+    cell = layer.cell
+    assert (cell.units, cell.cells_per_block) == (4, 2)  # 2 blocks of 2 cells
+    assert cell.recurrent_input == "cells_and_gates" and cell.gradient == "truncated"
+    kernel, recurrent, bias = (w.numpy() for w in cell.weights)
+    assert np.abs(kernel).max() <= 0.1 and np.abs(recurrent).max() <= 0.1
+    np.testing.assert_allclose(bias[:2], [-3.0, -6.0])  # staggered input gate biases
+    assert np.abs(bias[2:]).max() <= 0.1
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.5)
+    modern = reproduce.build_model("4", "modern", 2, 1, per_step=False, masked=True, seed=3)
+    modern_cell = next(layer for layer in modern.layers if hasattr(layer, "cell")).cell
+    assert modern_cell.gradient == "full" and modern_cell.recurrent_input == "cells"
+    assert isinstance(modern.optimizer, keras.optimizers.Adam)
+
+
+def test_short_training_run_meets_the_criterion():
+    # Experiment 2c with 10 distractors, modern setting: solved in ~13k sequences.
+    result = reproduce.run_trial("2c", {"p": 10, "q": 10}, "modern", 0, 0, 60_000)
+    assert result["solved"] is True
+    assert 10_000 <= result["sequences"] < 60_000  # the window alone is 10,000
+    assert result["test_wrong"] < 0.01
+    seen = [point[0] for point in result["curve"]]
+    assert seen == sorted(seen) and seen[-1] >= result["sequences"]
+
+
+def _fake_trial(calls):
+    def run_trial(experiment, params, setting, trial, seed, budget, label=""):
+        calls.append((experiment, setting, trial))
+        solved = setting == "modern"
+        return {"experiment": experiment, "params": reproduce.params_key(params),
+                "setting": setting, "trial": trial, "seed": seed * 1000 + trial,
+                "budget": budget, "solved": solved, "sequences": 1000 * (trial + 1) if solved
+                else "", "test_wrong": 0.0 if solved else 0.5, "test_mse": 0.01, "seconds": 1.0,
+                "curve": [(100, 0.9), (1000, 0.0)]}  # fmt: skip
+
+    return run_trial
+
+
+def test_run_resumes_and_reports(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(reproduce, "run_trial", _fake_trial(calls))
+    out = str(tmp_path / "out")
+    experiments = [("4", {}), ("2c", {"p": 1000, "q": 1000})]
+    reproduce.run(experiments[:1], trials=2, output_dir=out)
+    assert len(calls) == 4
+    rows = reproduce.run(experiments, trials=2, output_dir=out)  # a second run: only 2c
+    assert len(calls) == 8 and all(c[0] == "2c" for c in calls[4:])
+    assert len(rows) == 8
+    report = str(tmp_path / "report.md")
+    reproduce.write_report(out, report, "lstm-zoo reproduce --trials=2")
+    text = open(report).read()
+    assert "lstm-zoo reproduce --trials=2" in text
+    assert "| 4 | adding problem (T=100) | paper | 0/2 | - | 300,000 |" in text
+    assert "| 4 | adding problem (T=100) | modern | 2/2 | 1,500 |" in text
+    assert "100%, 49,000" in text  # the paper's number for 2c with p = q = 1000
+    assert os.path.exists(os.path.join(out, "curves_4.png"))
+    assert os.path.exists(os.path.join(out, "curves_2c_p1000_q1000.png"))
+
+
+def test_cli_reports_and_rejects_bad_experiments(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / "trials.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, reproduce.FIELDS)
+        writer.writeheader()
+        writer.writerow({"experiment": "6a", "params": "", "setting": "paper", "trial": 0,
+                         "seed": 0, "budget": 1000, "solved": True, "sequences": 800,
+                         "test_wrong": 0.0, "test_mse": 0.001, "seconds": 2.0})  # fmt: skip
+    done = run_cli(["reproduce", "--report_only", f"--output_dir={out}", "--backend=tensorflow"])
+    assert done.returncode == 0, done.stderr
+    text = (out / "report.md").read_text()
+    assert "| 6a | temporal order, 2 symbols, 4 classes | paper | 1/1 | 800 |" in text
+    bad = run_cli(["reproduce", "--experiments=4,9", f"--output_dir={out}",
+                   "--backend=tensorflow"])  # fmt: skip
+    assert bad.returncode == 2 and "'9'" in bad.stderr
