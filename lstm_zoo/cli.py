@@ -828,6 +828,7 @@ def reproduce_experiments(argv):
         budgets = None
     command = "lstm-zoo " + " ".join(sys.argv[1:])
     if not FLAGS.report_only:
+        reproduce.record_command(FLAGS.output_dir, command)
         reproduce.run(experiments, FLAGS.settings, FLAGS.trials, FLAGS.seed, FLAGS.budget,
                       FLAGS.output_dir, budgets)  # fmt: skip
     reproduce.write_report(FLAGS.output_dir, report, command)

@@ -48,6 +48,7 @@ def test_paper_net_follows_the_paper():
     modern = reproduce.build_model("4", "modern", 2, 1, per_step=False, masked=True, seed=3)
     modern_cell = next(layer for layer in modern.layers if hasattr(layer, "cell")).cell
     assert modern_cell.gradient == "full" and modern_cell.recurrent_input == "cells"
+    np.testing.assert_allclose(modern_cell.weights[2].numpy()[:2], [-3.0, -6.0])  # same start
     assert isinstance(modern.optimizer, keras.optimizers.Adam)
 
 
@@ -93,6 +94,15 @@ def test_run_resumes_and_reports(tmp_path, monkeypatch):
     assert "100%, 49,000" in text  # the paper's number for 2c with p = q = 1000
     assert os.path.exists(os.path.join(out, "curves_4.png"))
     assert os.path.exists(os.path.join(out, "curves_2c_p1000_q1000.png"))
+    # Commands are listed once each, in order; notes below the marker survive.
+    for command in ("lstm-zoo reproduce --a", "lstm-zoo reproduce --b", "lstm-zoo reproduce --a"):
+        reproduce.record_command(out, command)
+    with open(report, "a") as f:
+        f.write(f"\n{reproduce.NOTES_MARKER}\nTrial 2 was cut short.\n")
+    reproduce.write_report(out, report, "lstm-zoo reproduce --report_only")
+    text = open(report).read()
+    assert "    lstm-zoo reproduce --a\n    lstm-zoo reproduce --b\n\n" in text
+    assert text.endswith("Trial 2 was cut short.\n") and text.count(reproduce.NOTES_MARKER) == 1
 
 
 def test_cli_reports_and_rejects_bad_experiments(tmp_path):
