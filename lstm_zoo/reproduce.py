@@ -502,9 +502,11 @@ def _plot_curves(output_dir, rows):
             if experiment == "1":
                 curve[:, 1] = 1.0 - curve[:, 1]  # fraction of strings not yet correct
             color = "tab:blue" if row["setting"] == "paper" else "tab:orange"
-            axis.plot(curve[:, 0], curve[:, 1], color=color, alpha=0.7,
+            values = np.maximum(curve[:, 1], 1e-4)  # log scale: 0 drawn at 1e-4
+            axis.plot(curve[:, 0], values, color=color, alpha=0.7,
                       label=row["setting"] if row["trial"] == "0" else None)  # fmt: skip
         axis.set_xscale("log")
+        axis.set_yscale("log")
         axis.set_xlabel("training sequences")
         axis.set_ylabel("strings wrong" if experiment == "1" else "wrong in window")
         axis.set_title(f"experiment {experiment} {params}".strip())
