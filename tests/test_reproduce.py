@@ -33,6 +33,19 @@ def test_half_squared_error_is_the_papers_error():
     assert float(loss) == pytest.approx(expected, rel=1e-5)
 
 
+def test_3c_trains_on_the_noisy_target_and_is_judged_by_the_expectation():
+    from lstm_zoo.datasets import paper_tasks
+
+    x, y, _ = paper_tasks.generate("3c", 50, seed=4, expected=True, T=30)
+    _, noisy, _ = paper_tasks.generate("3c", 50, seed=4, T=30)
+    np.testing.assert_array_equal(y[:, :1], noisy)
+    assert set(np.unique(y[:, 1])) <= {np.float32(0.2), np.float32(0.8)}
+    loss = reproduce.HalfSquaredError(columns=1)(y, y[:, 1:])
+    assert float(loss) == pytest.approx(0.5 * np.sum((y[:, 0] - y[:, 1]) ** 2), rel=1e-5)
+    with pytest.raises(ValueError, match="3c only"):
+        paper_tasks.generate("3a", 5, expected=True)
+
+
 def test_paper_net_follows_the_paper():
     model = reproduce.build_model("4", "paper", 2, 1, per_step=False, masked=True, seed=3)
     layer = next(layer for layer in model.layers if hasattr(layer, "cell"))

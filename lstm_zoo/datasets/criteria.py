@@ -92,6 +92,9 @@ class PaperCriterion(keras.metrics.Metric):
         max_wrong: Most wrong sequences allowed in a full window (>= 0).
         max_mse: Optional bound on the window's mean squared error.
         max_mean_abs_error: Optional bound on the window's mean absolute error.
+        target_offset: Judge against `y_true[..., target_offset:target_offset +
+            outputs]` (3c: the noise-free expectation stored after the noisy
+            training target). Default 0.
         report: What `result()` returns: `"met_at"` (default), the number of
             sequences seen when the rule was first met, 0 before; or
             `"wrong_fraction"`, the fraction of wrong sequences in the window
@@ -114,6 +117,7 @@ class PaperCriterion(keras.metrics.Metric):
         max_wrong=0,
         max_mse=None,
         max_mean_abs_error=None,
+        target_offset=0,
         report="met_at",
         name="criterion",
         dtype=None,
@@ -132,6 +136,7 @@ class PaperCriterion(keras.metrics.Metric):
         self.max_wrong = int_at_least("max_wrong", max_wrong, 0)
         self.max_mse = None if max_mse is None else float(max_mse)
         self.max_mean_abs_error = None if max_mean_abs_error is None else float(max_mean_abs_error)
+        self.target_offset = int_at_least("target_offset", target_offset, 0)
         self.report = report
         self.wrong = self.add_variable((self.window,), "zeros", name="wrong", dtype="float32")
         self.squared = self.add_variable((self.window,), "zeros", name="squared", dtype="float32")
@@ -155,8 +160,9 @@ class PaperCriterion(keras.metrics.Metric):
         return joined
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(_final_step(y_true), "float32")
         y_pred = ops.cast(_final_step(y_pred), "float32")
+        y_true = ops.cast(_final_step(y_true), "float32")
+        y_true = y_true[:, self.target_offset : self.target_offset + y_pred.shape[-1]]
         error = ops.abs(y_true - y_pred)
         is_wrong = ops.cast(ops.max(error, axis=-1) >= self.threshold, "float32")
         wrong = self._push(self.wrong, is_wrong)
@@ -185,6 +191,7 @@ class PaperCriterion(keras.metrics.Metric):
             "max_wrong": self.max_wrong,
             "max_mse": self.max_mse,
             "max_mean_abs_error": self.max_mean_abs_error,
+            "target_offset": self.target_offset,
             "report": self.report,
         }
         return {**super().get_config(), **config}

@@ -82,20 +82,32 @@ def _step_weights(lengths, steps):
     return (np.arange(steps)[None, :] < lengths[:, None]).astype("float32")
 
 
-def generate(experiment, num_sequences, seed=0, **params):
+def generate(experiment, num_sequences, seed=0, expected=False, **params):
     """Generates `num_sequences` sequences of an experiment, deterministically.
 
     Args:
         experiment: The paper's id, see `TASKS`.
         num_sequences: Number of sequences (>= 1).
         seed: Seed (an int or a sequence of ints).
+        expected: 3c only: return targets `(N, 2)`, the noisy training target
+            and the noise-free expectation it is judged against.
         **params: Task parameters (`T`, `N`, `p`, `q`), see the module docstring.
 
     Returns:
         `(inputs, targets, sample_weight)`, see the module docstring. For 3c the
-        targets are the noisy training targets.
+        targets are the noisy training targets (and, with `expected`, the
+        expectation next to them).
     """
     params = task_params(experiment, **params)
+    if expected and experiment != "3c":
+        raise ValueError(
+            f"Argument `expected` is for experiment 3c only; received: experiment={experiment!r}"
+        )
+    if experiment == "3c":
+        inputs, noisy, _, clean = two_sequence.two_sequence(
+            num_sequences, "3c", params["T"], params["N"], seed
+        )
+        return inputs, np.concatenate([noisy, clean], -1) if expected else noisy, None
     if experiment == "1":
         inputs, targets, lengths, _ = reber.embedded_reber(num_sequences, seed)
         return inputs, targets, _step_weights(lengths, inputs.shape[1])

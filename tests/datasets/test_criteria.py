@@ -143,3 +143,14 @@ def test_reber_criterion_stops_when_all_strings_are_right():
     for batch in range(5):
         late.on_train_batch_end(batch)
     assert late.sequences is None and late.history[-1] == (8, 15 / 16)
+
+
+def test_target_offset_judges_against_later_columns():
+    # 3c: column 0 is the noisy training target, column 1 the expectation.
+    metric = criteria.PaperCriterion(threshold=0.1, window=2, target_offset=1)
+    y_true = np.array([[1.3, 0.8], [-0.1, 0.2]], "float32")
+    metric.update_state(y_true, np.array([[0.75], [0.25]], "float32"))
+    assert float(metric.result()) == 2.0  # within 0.1 of the expectation, not of column 0
+    far = criteria.PaperCriterion(threshold=0.1, window=2)
+    far.update_state(y_true, np.array([[0.75], [0.25]], "float32"))
+    assert float(far.result()) == 0.0
