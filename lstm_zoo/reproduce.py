@@ -282,7 +282,6 @@ def run_trial(experiment, params, setting, trial, seed, budget, label=""):
                                       **data_params)  # fmt: skip
     model = build_model(experiment, setting, inputs_dim, outputs, task.per_step, masked,
                         trial_seed)  # fmt: skip
-    callbacks = []
     if experiment == "1":
         stopper = criteria.ReberCriterion(
             [(train[0], train[2], train[3]), (test[0], test[2], test[3])],
@@ -305,11 +304,9 @@ def run_trial(experiment, params, setting, trial, seed, budget, label=""):
               "trial": trial, "seed": trial_seed, "budget": budget}  # fmt: skip
     if experiment == "1":
         curve = stopper.history
-        correct = [
-            reber.legal_predictions(model.predict(s[0], verbose=0, batch_size=256), s[3], s[2])
-            for s in (train, test)
-        ]
-        result.update(test_wrong=float(1 - np.mean(correct[1])), test_mse=float("nan"))
+        predictions = model.predict(test[0], verbose=0, batch_size=256)
+        correct = reber.legal_predictions(predictions, test[3], test[2])
+        result.update(test_wrong=float(1 - np.mean(correct)), test_mse=float("nan"))
     else:
         curve = progress.curve
         threshold = criteria.CRITERIA[experiment].threshold
