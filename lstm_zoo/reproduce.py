@@ -101,6 +101,11 @@ EXPERIMENTS = {
                      {"": "571,100"}),
 }  # fmt: skip
 
+#: Target column an experiment is judged by, where it is not column 0: 3c
+#: trains on its noisy targets (column 0) and is judged against their
+#: expectation (column 1, from `paper_tasks.generate(..., expected=True)`).
+JUDGED_COLUMN = {"3c": 1}
+
 #: Experiments run when none are named (4m is not in the paper).
 DEFAULT_EXPERIMENTS = ("1", "2a", "2b", "2c", "3a", "3b", "3c", "4", "5", "6a", "6b")
 
@@ -172,8 +177,7 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
     outputs = keras.layers.Dense(outputs, activation="sigmoid", **dense_kwargs)(hidden)
     model = keras.Model(inputs, outputs, name=f"exp{experiment}_{setting}")
     metrics = []
-    # 3c: targets hold the noisy training target, then the expectation it is judged by.
-    offset = 1 if experiment == "3c" else 0
+    offset = JUDGED_COLUMN.get(experiment, 0)
     if experiment in criteria.CRITERIA:
         metrics = [
             criteria.PaperCriterion.for_experiment(experiment, target_offset=offset),
@@ -194,45 +198,49 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
     return model
 
 
+class _FirstColumnsLoss(keras.losses.Loss):
+    """A loss on the first `columns` target columns (all if None): 3c keeps the
+    expectation it is judged by after its training target."""
+
+    def __init__(self, columns=None, name=None, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.columns = columns
+
+    def call(self, y_true, y_pred):
+        if self.columns:
+            y_true = y_true[..., : self.columns]
+        return self.squared_error(keras.ops.square(y_true - y_pred))
+
+    def get_config(self):
+        return {**super().get_config(), "columns": self.columns}
+
+
 @keras.saving.register_keras_serializable(package="lstm_zoo")
-class HalfSquaredError(keras.losses.Loss):
+class HalfSquaredError(_FirstColumnsLoss):
     """The paper's error: half the squared error summed over outputs, steps
     (weighted by `sample_weight`) and the batch (one sequence when online).
 
     Args:
-        columns: If set, only the first `columns` target columns are trained on
-            (3c keeps the expectation it is judged by after them).
+        columns: If set, only the first `columns` target columns are trained on.
     """
 
     def __init__(self, columns=None, name="half_squared_error", reduction="sum", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.columns = columns
+        super().__init__(columns, name=name, reduction=reduction, dtype=dtype)
 
-    def call(self, y_true, y_pred):
-        if self.columns:
-            y_true = y_true[..., : self.columns]
-        return 0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "columns": self.columns}
+    def squared_error(self, squares):
+        return 0.5 * keras.ops.sum(squares, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
-class MeanSquaredError(keras.losses.Loss):
+class MeanSquaredError(_FirstColumnsLoss):
     """Keras' mean squared error on the first `columns` target columns (all if None)."""
 
     def __init__(self, columns=None, name="mean_squared_error", reduction="sum_over_batch_size",
                  dtype=None):  # fmt: skip
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.columns = columns
+        super().__init__(columns, name=name, reduction=reduction, dtype=dtype)
 
-    def call(self, y_true, y_pred):
-        if self.columns:
-            y_true = y_true[..., : self.columns]
-        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "columns": self.columns}
+    def squared_error(self, squares):
+        return keras.ops.mean(squares, axis=-1)
 
 
 class _Progress(keras.callbacks.Callback):
@@ -264,8 +272,8 @@ def run_trial(experiment, params, setting, trial, seed, budget, label=""):
     batch_size = 1 if setting == "paper" else MODERN_BATCH
     steps = max(budget // batch_size, 1)
     masked = experiment not in ("2a", "2b", "2c")
-    # 3c trains on noisy targets and is judged against their expectation.
-    data_params = {**params, "expected": True} if experiment == "3c" else params
+    offset = JUDGED_COLUMN.get(experiment, 0)
+    data_params = {**params, "expected": True} if offset else params
     test_seed = (seed, 99_999)
     if experiment == "1":
         train = reber.embedded_reber(256, seed=(trial_seed, 1))
@@ -315,8 +323,7 @@ def run_trial(experiment, params, setting, trial, seed, budget, label=""):
             predictions = model.predict(x, batch_size=256, verbose=0)
             if task.per_step:
                 y, predictions = y[:, -1], predictions[:, -1]
-            if experiment == "3c":
-                y = y[:, 1:]  # judged against the expectation
+            y = y[:, offset:]
             judged = criteria.final_errors(y, predictions, threshold)
             wrong.append(judged[0])
             squared.append(judged[1])
@@ -488,8 +495,6 @@ def write_report(output_dir, report_path, command):
     for s in summary:
         params = s["params"] or _default_params(s["experiment"])
         paper = EXPERIMENTS[s["experiment"]].paper.get(params, "")
-        if not paper and s["experiment"] in ("1", "6a", "6b"):
-            paper = EXPERIMENTS[s["experiment"]].paper.get("", "")
         title = paper_tasks.TASKS[s["experiment"]].title + (f" ({params})" if params else "")
         sequences = "-" if s["mean_sequences"] is None else f"{s['mean_sequences']:,.0f}"
         mse = "-" if s["test_mse"] is None else f"{s['test_mse']:.4f}"

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_zoo.checks import int_at_least, positive_int
+from lstm_zoo.checks import int_at_least, one_of, positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,10 +127,7 @@ class PaperCriterion(keras.metrics.Metric):
             raise ValueError(
                 f"Argument `threshold` must be positive; received: threshold={threshold!r}"
             )
-        if report not in self.REPORTS:
-            raise ValueError(
-                f"Argument `report` must be one of {self.REPORTS}; received: report={report!r}"
-            )
+        one_of("report", report, self.REPORTS)
         self.threshold = float(threshold)
         self.window = positive_int("window", window)
         self.max_wrong = int_at_least("max_wrong", max_wrong, 0)
