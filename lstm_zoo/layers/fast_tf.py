@@ -26,6 +26,9 @@ What it does differently (measured with benchmarks/rnn_speed.py):
 
 import tensorflow as tf
 
+from lstm_zoo.layers import fast_kernel
+from lstm_zoo.layers.fast_kernel import _in_xla_context
+
 # Which backward pass pays, by the size of one step's state (batch * units),
 # measured with benchmarks/rnn_speed.py on a 2-core AVX-512 CPU: the
 # hand-written backward wins while per-op overhead dominates (small steps);
@@ -37,15 +40,6 @@ import tensorflow as tf
 # step at batch 64, 1000 steps, 128 units, in the same benchmark run).
 CUSTOM_GRADIENT_MAX_WORK = {"full": 4096, "truncated": 65536}
 ASSUMED_BATCH = 32  # when the batch size is not static
-
-
-def _in_xla_context():
-    """Whether the function being traced will be compiled with XLA."""
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # pragma: no cover - TF internals moved
-        return False
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 def _tensor_array(dtype, size, element_shape):
@@ -83,6 +77,19 @@ def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncat
     rk = _reorder(recurrent_kernel, units)
     bias = None if bias is None else _reorder(bias, units)
     s0h = s0 * 0.5
+    kernels = fast_kernel.usable(sequences.dtype)
+    if kernels is not None:
+        # The fused kernels (fast_kernel): one op for the whole loop, input
+        # projection included. Inference stores nothing but y_c; the op's
+        # gradient (`_kernel_gradient`) runs the forward again storing the
+        # activations, should one be asked for.
+        if bias is None:
+            bias = tf.zeros([3 * units], sequences.dtype)
+        outputs, s_last = kernels.lstm1997_forward(
+            sequences, kernel, bias, h0, s0h, rk, store=training, truncated=truncated
+        )[:2]
+        h_last = outputs[:, -1]
+        return outputs, h_last, 2.0 * s_last
     if not training:
         # Lean inference loop: [x(t), y_c(t-1)] @ [kernel; recurrent] a step.
         # Not hoisting the input projection keeps the (T, batch, 3U) tensor out
@@ -198,28 +205,75 @@ def _sequence(xp, h0, s0h, rk, truncated):
             if d_h_last is not None:
                 last = tf.one_hot(tf.shape(hs)[0] - 1, tf.shape(hs)[0], dtype=hs.dtype)
                 dh += last[:, None, None] * d_h_last[None]
-            ds_last = tf.zeros_like(s_last) if d_s_last is None else d_s_last
-
-            y_in, y_out = tf.split(gates, 2, axis=2)
-            gate_slope = gates * (1.0 - gates)  # sigmoid'
-            k_s = y_out * (1.0 - tanh_s * tanh_s)  # d s'(t) / d y_c(t), local
-            k_c = y_in * (1.0 - tanh_c * tanh_c)  # d z_c / d s'
-            if truncated:
-                ds = tf.cumsum(dh * k_s, axis=0, reverse=True) + ds_last[None]
-                dz = tf.concat([tf.concat([ds * tanh_c, dh * tanh_s], 2) * gate_slope,
-                                ds * k_c], axis=2)  # fmt: skip
-                dh0 = tf.zeros_like(h0)
-                ds0 = ds[0]
-            else:
-                factors = tf.concat([tanh_c, tanh_s], axis=2) * gate_slope
-                dz, dh0, ds0 = _backward_loop(dh, ds_last, k_s, factors, k_c, rk)
-            h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
-            d_rk = tf.einsum("tbu,tbg->ug", h_prev, dz)
-            return dz, dh0, ds0, d_rk
+            return _backward(dh, d_s_last, h0, hs, gates, tanh_c, tanh_s, rk, truncated)
 
         return (outputs, h_last, s_last), grad
 
     return run(xp, h0, s0h, rk)
+
+
+def _backward(dh, d_s_last, h0, hs, gates, tanh_c, tanh_s, rk, truncated):
+    """Gradients of `(xp, h0, s0h, rk)` from the stored activations (time-major)."""
+    dz, dh0, ds0 = _backward_steps(dh, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated)
+    h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
+    d_rk = tf.einsum("tbu,tbg->ug", h_prev, dz)
+    return dz, dh0, ds0, d_rk
+
+
+def _backward_steps(dh, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated, kernels=None):
+    """The errors dz(t) at the pre-activations, and those reaching h0 and s'0.
+
+    Args:
+        dh: upstream error at every y_c(t).
+        d_s_last: upstream error at the final half state, or `None`.
+        h0, gates, tanh_c, tanh_s: the forward pass's start and stored
+            activations.
+        rk: the reordered recurrent kernel.
+        truncated: the paper's truncated gradient (no product over time).
+        kernels: the fused kernels' module. With it every sequence tensor is
+            batch-major `(batch, T, .)` and the kernel runs the loop; without,
+            time-major `(T, batch, .)` and TensorFlow ops do.
+    """
+    ds_last = tf.zeros_like(h0) if d_s_last is None else d_s_last
+    if kernels is not None:
+        return kernels.lstm1997_backward(dh, ds_last, gates, tanh_c, tanh_s, rk,
+                                         truncated=truncated)  # fmt: skip
+    y_in, y_out = tf.split(gates, 2, axis=2)
+    gate_slope = gates * (1.0 - gates)  # sigmoid'
+    k_s = y_out * (1.0 - tanh_s * tanh_s)  # d s'(t) / d y_c(t), local
+    k_c = y_in * (1.0 - tanh_c * tanh_c)  # d z_c / d s'
+    if not truncated:
+        factors = tf.concat([tanh_c, tanh_s], axis=2) * gate_slope
+        return _backward_loop(dh, ds_last, k_s, factors, k_c, rk)
+    # With the recurrent input cut, the error reaching the cell states is a
+    # reverse cumulative sum over time.
+    ds = tf.cumsum(dh * k_s, axis=0, reverse=True) + ds_last[None]
+    dz = tf.concat([tf.concat([ds * tanh_c, dh * tanh_s], 2) * gate_slope, ds * k_c], axis=2)
+    return dz, tf.zeros_like(h0), ds[0]
+
+
+def _kernel_gradient(op, d_hs, d_s_last, *unused):
+    """Gradient of the fused forward op (registered by `fast_kernel.load`)."""
+    x, kernel, bias, h0, s0h, rk = op.inputs
+    hs, _, gates, tanh_c, tanh_s = op.outputs
+    truncated = op.get_attr("truncated")
+    kernels = fast_kernel.load()
+    if not op.get_attr("store"):
+        hs, _, gates, tanh_c, tanh_s = kernels.lstm1997_forward(
+            x, kernel, bias, h0, s0h, rk, store=True, truncated=truncated
+        )
+    if d_hs is None:
+        d_hs = tf.zeros_like(hs)
+    dz, dh0, ds0 = _backward_steps(d_hs, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated,
+                                   kernels)  # fmt: skip
+    # The kernel's, the recurrent kernel's and the bias' gradients in one
+    # product: [x(t), y_c(t-1), 1]^T dz(t) summed over batch and time.
+    h_prev = tf.concat([h0[:, None], hs[:, :-1]], axis=1)
+    rows = tf.concat([x, h_prev, tf.ones_like(h_prev[..., :1])], axis=2)
+    d_weights = tf.einsum("btk,btg->kg", rows, dz)
+    d_kernel, d_rk, d_bias = tf.split(d_weights, [x.shape[-1], rk.shape[0], 1], axis=0)
+    d_x = tf.einsum("btg,fg->btf", dz, kernel)
+    return d_x, d_kernel, d_bias[0], dh0, ds0, d_rk
 
 
 def _backward_loop(dh_out, ds_last, k_s, factors, k_c, rk):

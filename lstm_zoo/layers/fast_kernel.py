@@ -1,0 +1,163 @@
+"""The fused CPU kernels of `LSTM1997` (`lstm1997_kernel.cc`), built on first use.
+
+The kernels run all time steps of the default 1997 cell in one TensorFlow op
+(forward, and the full gradient's backward loop), instead of a dozen small ops
+a step. They are an optional speed-up: `LSTM1997` uses them when they are
+available and the call can use them (`usable`), and otherwise runs the same
+arithmetic as TensorFlow ops (`lstm_zoo.layers.fast_tf`); outputs and
+gradients agree to float tolerance either way.
+
+The source is compiled with the C++ compiler (`$CXX`, else `c++`/`g++`)
+against the installed TensorFlow's headers, once per machine, TensorFlow
+version and source, into `$LSTM_ZOO_CACHE` (default `~/.cache/lstm_zoo`),
+`kernels/`. That takes about a minute and is logged. Without a compiler, or
+if the build fails, a warning says so once and the TensorFlow ops run.
+`LSTM_ZOO_KERNEL=0` turns the kernels off.
+
+The kernels are never put into a graph that leaves the process: not under XLA
+(`jit_compile=True`, which `lstm_zoo.export` uses), not while
+`tf.saved_model.save` traces, and not when a GPU is visible. Exported
+SavedModels therefore hold only standard TensorFlow ops.
+"""
+
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import tensorflow as tf
+
+SOURCE = Path(__file__).with_name("lstm1997_kernel.cc")
+ENV_SWITCH = "LSTM_ZOO_KERNEL"
+DTYPES = (tf.float32, tf.float64)
+
+_log = logging.getLogger("lstm_zoo")
+_lock = threading.Lock()
+_state = {"loaded": False, "module": None, "error": None}
+
+
+def enabled():
+    """Whether `LSTM_ZOO_KERNEL` allows the kernels (anything but 0/off/false)."""
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def cache_dir():
+    root = os.environ.get("LSTM_ZOO_CACHE") or os.path.join(Path.home(), ".cache", "lstm_zoo")
+    return Path(root) / "kernels"
+
+
+def _compiler():
+    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _cpu_signature():
+    """The CPU's instruction-set flags (the build uses -march=native)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _build_command(compiler, output):
+    flags = tf.sysconfig.get_compile_flags()
+    return [compiler, "-shared", "-fPIC", "-O3", "-march=native", "-w", *flags,
+            str(SOURCE), "-o", str(output), *tf.sysconfig.get_link_flags()]  # fmt: skip
+
+
+def library_path(compiler):
+    """Where the build for this source, TensorFlow, compiler and CPU lives."""
+    key = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), tf.__version__.encode(), compiler.encode(),
+                 _cpu_signature().encode(), " ".join(_build_command("", "")).encode()):  # fmt: skip
+        key.update(part)
+    return cache_dir() / f"lstm1997_kernel_{key.hexdigest()[:16]}.so"
+
+
+def _build(compiler, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _log.warning("lstm_zoo: compiling the fused LSTM1997 CPU kernel (once per machine, "
+                 "about a minute) into %s", path)  # fmt: skip
+    start = time.time()
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".so", delete=False) as tmp:
+        partial = Path(tmp.name)
+    try:
+        result = subprocess.run(_build_command(compiler, partial), capture_output=True,
+                                text=True, timeout=900)  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[-2000:]}")
+        os.replace(partial, path)  # atomic: concurrent builds both end with a whole file
+    finally:
+        partial.unlink(missing_ok=True)
+    _log.warning("lstm_zoo: built the LSTM1997 kernel in %.0f s", time.time() - start)
+
+
+def load():
+    """The kernels' op module, building it if needed; `None` if unavailable."""
+    if not enabled():
+        return None
+    with _lock:
+        if not _state["loaded"]:
+            _state["loaded"] = True
+            try:
+                compiler = _compiler()
+                if compiler is None:
+                    raise RuntimeError("no C++ compiler found (set $CXX)")
+                path = library_path(compiler)
+                if not path.exists():
+                    _build(compiler, path)
+                module = tf.load_op_library(str(path))
+                _register_gradients()
+                _state["module"] = module
+            except Exception as error:  # noqa: BLE001 - any failure means: use TF ops
+                _state["error"] = error
+                _log.warning("lstm_zoo: the fused LSTM1997 kernel is unavailable (%s); "
+                             "LSTM1997 runs on TensorFlow ops instead", error)  # fmt: skip
+        return _state["module"]
+
+
+def _register_gradients():
+    from lstm_zoo.layers import fast_tf
+
+    try:
+        tf.RegisterGradient("Lstm1997Forward")(fast_tf._kernel_gradient)
+        tf.no_gradient("Lstm1997Backward")
+    except KeyError:  # registered already (the module was loaded twice)
+        pass
+
+
+def _in_xla_context():
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - TF internals moved
+        return False
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def _in_save_context():
+    try:
+        from tensorflow.python.saved_model import save_context
+    except ImportError:  # pragma: no cover - TF internals moved
+        return True
+    return save_context.in_save_context()
+
+
+def usable(dtype):
+    """The op module if this call (dtype, tracing context, devices) may use it."""
+    if tf.as_dtype(dtype) not in DTYPES or not enabled():
+        return None
+    if _in_xla_context() or _in_save_context() or tf.config.list_logical_devices("GPU"):
+        return None
+    return load()
