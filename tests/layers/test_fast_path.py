@@ -50,11 +50,18 @@ def _grads(layer, x, initial, coeffs, training=True):
     ]
 
 
-@pytest.fixture(params=["custom", "autodiff"])
+@pytest.fixture(params=["kernel", "custom", "autodiff"])
 def backward(request, monkeypatch):
-    """Forces either backward pass of the fast path, whatever the shape."""
-    from lstm_zoo.layers import fast_tf
+    """Forces one implementation of the fast path: the fused kernel
+    (test_fast_kernel.py checks it builds wherever a compiler exists), or,
+    with it switched off, either backward pass of the TensorFlow ops."""
+    from lstm_zoo.layers import fast_kernel, fast_tf
 
+    if request.param == "kernel":
+        if fast_kernel.load() is None:
+            pytest.skip("the fused kernel is unavailable here")
+        return request.param
+    monkeypatch.setenv(fast_kernel.ENV_SWITCH, "0")
     limit = float("inf") if request.param == "custom" else 0
     monkeypatch.setattr(fast_tf, "CUSTOM_GRADIENT_MAX_WORK", {"full": limit, "truncated": limit})
     return request.param
@@ -147,6 +154,7 @@ def test_xla_traces_take_the_hand_written_backward(monkeypatch):
     from lstm_zoo.layers import fast_tf
 
     seen = []
+    monkeypatch.setenv("LSTM_ZOO_KERNEL", "0")  # the TensorFlow ops' choice is under test
     monkeypatch.setattr(fast_tf, "CUSTOM_GRADIENT_MAX_WORK", {"full": 0, "truncated": 0})
     original = fast_tf._sequence
     monkeypatch.setattr(

@@ -1,0 +1,167 @@
+"""The fused CPU kernel (lstm1997_kernel.cc): built, used, exact, never exported."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm_zoo.layers import LSTM1997
+from tests.conftest import BACKEND
+
+pytestmark = pytest.mark.tf_only
+
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    from lstm_zoo.layers import fast_kernel
+
+
+def _kernel_or_skip():
+    module = fast_kernel.load()
+    if module is None:
+        # Where a compiler exists (CI, the README's setup) the build must work.
+        assert fast_kernel._compiler() is None or not fast_kernel.enabled(), (
+            fast_kernel._state["error"]
+        )
+        pytest.skip("no C++ compiler: the layer runs on TensorFlow ops")
+    return module
+
+
+def _op_types(fn, *args):
+    graph = tf.function(fn).get_concrete_function(*args).graph
+    return {op.type for op in graph.get_operations()}
+
+
+def _layers(units, features, dtype, **kwargs):
+    """The same weights in a kernel layer and in the generic Keras loop."""
+    rng = np.random.default_rng(3)
+    pair = []
+    for fast in (True, False):
+        layer = LSTM1997(units, use_fast_path=fast, dtype=dtype, return_sequences=True,
+                         return_state=True, **kwargs)  # fmt: skip
+        layer.build((None, None, features))
+        pair.append(layer)
+    weights = [rng.uniform(-0.6, 0.6, w.shape) for w in pair[0].get_weights()]
+    for layer in pair:
+        layer.set_weights(weights)
+    return pair
+
+
+def _outputs_and_grads(layer, x, initial, training):
+    h0, s0 = (tf.constant(v) for v in initial)
+    rng = np.random.default_rng(4)
+    with tf.GradientTape() as tape:
+        tape.watch([x, h0, s0])
+        out, h, s = layer(x, initial_state=[h0, s0], training=training)
+        coeffs = [rng.normal(size=t.shape) for t in (out, h, s)]
+        loss = sum(tf.reduce_sum(t * c) for t, c in zip((out, h, s), coeffs, strict=True))
+    sources = [x, h0, s0, *layer.trainable_weights]
+    grads = tape.gradient(loss, sources)
+    grads = [
+        np.zeros(v.shape) if g is None else np.asarray(g)
+        for g, v in zip(grads, sources, strict=True)
+    ]
+    return [np.asarray(t) for t in (out, h, s)], grads
+
+
+@pytest.mark.parametrize("gradient", ["full", "truncated"])
+@pytest.mark.parametrize(
+    "batch,steps,features,units",
+    [
+        (1, 1, 2, 16),  # one row, one step, a whole packet of units
+        (11, 7, 3, 21),  # partial row block and partial unit packets
+        (17, 9, 4, 48),  # enough work a step for the helper thread
+    ],
+)
+def test_kernel_equals_generic_loop(gradient, batch, steps, features, units):
+    module = _kernel_or_skip()
+    fast, generic = _layers(units, features, "float64", gradient=gradient)
+    rng = np.random.default_rng(5)
+    x = tf.constant(rng.normal(size=(batch, steps, features)))
+    initial = [rng.normal(size=(batch, units)) * 0.5, rng.normal(size=(batch, units))]
+    assert "Lstm1997Forward" in _op_types(lambda v: fast(v, training=True)[0], x)
+    assert module is not None
+    for training in (True, False):
+        got_out, got_grads = _outputs_and_grads(fast, x, initial, training)
+        want_out, want_grads = _outputs_and_grads(generic, x, initial, training)
+        for a, b in zip(got_out, want_out, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-12)
+        for a, b in zip(got_grads, want_grads, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_kernel_float32_training_matches_generic_loop():
+    _kernel_or_skip()
+    fast, generic = _layers(64, 8, "float32", gradient="full")
+    rng = np.random.default_rng(6)
+    x = tf.constant(rng.normal(size=(32, 40, 8)).astype("float32"))
+    initial = [np.zeros((32, 64), "float32")] * 2
+    got_out, got_grads = _outputs_and_grads(fast, x, initial, True)
+    want_out, want_grads = _outputs_and_grads(generic, x, initial, True)
+    # float32 rounding, summed differently, over 40 steps: relative to each
+    # array's scale (the float64 test above checks the arithmetic exactly).
+    for a, b in zip(got_out + got_grads, want_out + want_grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5 * np.abs(b).max())
+
+
+def test_kernel_is_not_used_under_xla_or_when_switched_off(monkeypatch):
+    _kernel_or_skip()
+    layer = LSTM1997(8, return_sequences=True)
+    x = tf.zeros((2, 5, 3))
+    assert "Lstm1997Forward" in _op_types(lambda v: layer(v), x)
+    xla = tf.function(lambda v: layer(v), jit_compile=True).get_concrete_function(x).graph
+    assert not {"Lstm1997Forward", "Lstm1997Backward"} & {op.type for op in xla.get_operations()}
+    monkeypatch.setenv(fast_kernel.ENV_SWITCH, "0")
+    assert "Lstm1997Forward" not in _op_types(lambda v: layer(v), x)
+
+
+def test_saved_model_holds_no_kernel_op(tmp_path):
+    """tf.saved_model.save traces without the kernel: a portable SavedModel."""
+    _kernel_or_skip()
+    layer = LSTM1997(8, return_sequences=True)
+    x = np.random.default_rng(7).normal(size=(2, 5, 3)).astype("float32")
+    want = np.asarray(layer(x))
+    module = tf.Module()
+    module.layer = layer
+    module.serve = tf.function(lambda v: layer(v), input_signature=[tf.TensorSpec((None, None, 3))])
+    # Traced (with the kernel) before saving: saving traces it again.
+    assert "Lstm1997Forward" in {
+        op.type for op in module.serve.get_concrete_function().graph.get_operations()
+    }
+    tf.saved_model.save(module, str(tmp_path))
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((tmp_path / "saved_model.pb").read_bytes())
+    graph = saved.meta_graphs[0].graph_def
+    op_types = {n.op for n in graph.node}
+    op_types |= {n.op for f in graph.library.function for n in f.node_def}
+    assert "Lstm1997Forward" not in op_types and "Lstm1997Backward" not in op_types
+    # Loaded where the kernel library was never loaded: a fresh process.
+    code = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({str(tmp_path)!r})\n"
+        "x = np.load(sys.argv[1])\n"
+        "np.save(sys.argv[2], m.serve(tf.constant(x)).numpy())\n"
+    )
+    np.save(tmp_path / "x.npy", x)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+                   check=True, env=env, capture_output=True)  # fmt: skip
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, atol=1e-5)
+
+
+def test_failed_build_falls_back_with_a_warning(monkeypatch, tmp_path, caplog):
+    monkeypatch.setattr(fast_kernel, "_state", {"loaded": False, "module": None, "error": None})
+    monkeypatch.setenv("LSTM_ZOO_CACHE", str(tmp_path))
+    monkeypatch.setenv("CXX", "false")  # a "compiler" that always fails
+    with caplog.at_level("WARNING", logger="lstm_zoo"):
+        assert fast_kernel.load() is None
+    assert "unavailable" in caplog.text and "runs on TensorFlow ops" in caplog.text
+    assert not list(tmp_path.glob("kernels/*.so"))
+    layer, generic = _layers(5, 3, "float32")
+    x = np.random.default_rng(8).normal(size=(2, 6, 3)).astype("float32")
+    assert "Lstm1997Forward" not in _op_types(lambda v: layer(v)[0], tf.constant(x))
+    np.testing.assert_allclose(np.asarray(layer(x)[0]), np.asarray(generic(x)[0]), atol=1e-6)
