@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lstm_zoo.layers import fast_kernel
 from lstm_zoo.verify_saved_model import DEVICE_SPECIFIC_OPS, graph_op_types
 
 METADATA_FILE = "lstm_zoo.json"
@@ -122,6 +123,7 @@ def _signature_summary(fn):
     return {"inputs": inputs, "outputs": outputs}
 
 
+@fast_kernel.portable()  # standard TensorFlow ops only: loads wherever TensorFlow does
 def export_saved_model(
     model,
     name,
@@ -224,7 +226,8 @@ def export_saved_model(
         if found:
             raise ValueError(
                 f"The exported graph holds device-specific ops {found}; it would not load "
-                "on a CPU-only server. Build the model with portable layers."
+                "on a CPU-only server or without lstm_zoo. Build the model with portable "
+                "layers."
             )
         assets = os.path.join(staged, "assets")
         os.makedirs(assets, exist_ok=True)
@@ -300,7 +303,8 @@ def convert_to_litert(model, path, batch_size=1, input_shape=None):
     (spec,) = default_endpoints(model)["serve"][1]
     shape = [batch_size] + (list(input_shape) if input_shape else spec.shape.as_list()[1:])
     fn = tf.function(lambda x: model(x, training=False), autograph=False)
-    concrete = fn.get_concrete_function(tf.TensorSpec(shape, spec.dtype, name="inputs"))
+    with fast_kernel.portable():  # builtin ops only: no fused kernel
+        concrete = fn.get_concrete_function(tf.TensorSpec(shape, spec.dtype, name="inputs"))
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [convert_variables_to_constants_v2(concrete)]
     )

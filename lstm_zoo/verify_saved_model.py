@@ -20,7 +20,9 @@ import re
 import sys
 
 #: Op types that tie a graph to one kind of device (cuDNN kernels).
-DEVICE_SPECIFIC_OPS = re.compile(r"^Cudnn")
+# cuDNN kernels, and lstm_zoo's own fused CPU kernels (a process without
+# lstm_zoo cannot run them).
+DEVICE_SPECIFIC_OPS = re.compile(r"^(Cudnn|Lstm1997)")
 
 
 class _BlockLstmZoo(importlib.abc.MetaPathFinder):

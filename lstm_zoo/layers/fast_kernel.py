@@ -14,12 +14,16 @@ version and source, into `$LSTM_ZOO_CACHE` (default `~/.cache/lstm_zoo`),
 if the build fails, a warning says so once and the TensorFlow ops run.
 `LSTM_ZOO_KERNEL=0` turns the kernels off.
 
-The kernels are never put into a graph that leaves the process: not under XLA
-(`jit_compile=True`, which `lstm_zoo.export` uses), not while
-`tf.saved_model.save` traces, and not when a GPU is visible. Exported
-SavedModels therefore hold only standard TensorFlow ops.
+The kernels are kept out of graphs that leave the process: they are not used
+under XLA (`jit_compile=True`), while `tf.saved_model.save` (and so Keras'
+`model.export`) traces, inside `with portable():` (which `lstm_zoo.export`
+wraps around SavedModel export and LiteRT conversion), or when a GPU is
+visible. Exported SavedModels therefore hold only standard TensorFlow ops.
+Converting a model with `tf.lite.TFLiteConverter` yourself, call `convert()`
+inside `with portable():` (or set `LSTM_ZOO_KERNEL=0`).
 """
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -40,6 +44,24 @@ DTYPES = (tf.float32, tf.float64)
 _log = logging.getLogger("lstm_zoo")
 _lock = threading.Lock()
 _state = {"loaded": False, "module": None, "error": None}
+_portable = threading.local()
+
+
+@contextlib.contextmanager
+def portable():
+    """Within it, layers traced use standard TensorFlow ops only (no kernel).
+
+    Example:
+
+    >>> with portable():
+    ...     usable("float32") is None
+    True
+    """
+    _portable.depth = getattr(_portable, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _portable.depth -= 1
 
 
 def enabled():
@@ -156,7 +178,7 @@ def _in_save_context():
 
 def usable(dtype):
     """The op module if this call (dtype, tracing context, devices) may use it."""
-    if tf.as_dtype(dtype) not in DTYPES or not enabled():
+    if tf.as_dtype(dtype) not in DTYPES or not enabled() or getattr(_portable, "depth", 0):
         return None
     if _in_xla_context() or _in_save_context() or tf.config.list_logical_devices("GPU"):
         return None

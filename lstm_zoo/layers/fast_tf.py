@@ -4,9 +4,18 @@ Used by `LSTM1997.inner_loop` on the TensorFlow backend when the cell has one
 cell per block, no forget gate, no peephole, cell outputs as recurrent input,
 the paper's activations, no recurrent dropout, no mask and no unrolling; every
 other configuration runs the generic Keras loop. Outputs and gradients equal
-the generic path's to float tolerance (tests/layers/test_fast_path.py).
+the generic path's to float tolerance (tests/layers/test_fast_path.py,
+tests/layers/test_fast_kernel.py).
 
-What it does differently (measured with benchmarks/rnn_speed.py):
+On CPU, where the fused kernels of `fast_kernel` are available and usable
+(not under XLA, not while a SavedModel is traced, no GPU visible), one op runs
+the whole loop, the inputs' projection included, and one op the full
+gradient's backward loop (or the truncated gradient's elementwise pass); the
+weight gradients are one product after it (`_kernel_gradient`). Otherwise the
+same arithmetic runs as TensorFlow ops, as follows.
+
+What the TensorFlow ops do differently from the generic loop (measured with
+benchmarks/rnn_speed.py):
 
 - Fewer ops a step. Because 4 sigmoid(x) - 2 = 2 tanh(x / 2) and
   2 sigmoid(s) - 1 = tanh(s / 2), the loop carries the half state s' = s / 2,

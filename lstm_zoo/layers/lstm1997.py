@@ -44,8 +44,10 @@ class LSTM1997(keras.layers.RNN):
             the default cell (one cell per block, no forget gate, no peephole,
             `recurrent_input="cells"`, the paper's activations) without mask,
             recurrent dropout or unrolling runs a dedicated loop with a
-            hand-written gradient (`lstm_zoo.layers.fast_tf`); `False` always
-            uses the generic Keras loop. Both give the same outputs and
+            hand-written gradient (`lstm_zoo.layers.fast_tf`), on CPU a fused
+            C++ kernel compiled on first use (`lstm_zoo.layers.fast_kernel`;
+            exported SavedModels hold standard ops only); `False` always
+            uses the generic Keras loop. All give the same outputs and
             gradients.
         activity_regularizer: Regularizer for the layer's output.
         **kwargs: Every argument of `LSTM1997Cell` (`cells_per_block`,

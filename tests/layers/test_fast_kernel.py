@@ -106,13 +106,16 @@ def test_kernel_float32_training_matches_generic_loop():
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5 * np.abs(b).max())
 
 
-def test_kernel_is_not_used_under_xla_or_when_switched_off(monkeypatch):
+def test_kernel_is_not_used_under_xla_portable_or_switched_off(monkeypatch):
     _kernel_or_skip()
     layer = LSTM1997(8, return_sequences=True)
     x = tf.zeros((2, 5, 3))
     assert "Lstm1997Forward" in _op_types(lambda v: layer(v), x)
     xla = tf.function(lambda v: layer(v), jit_compile=True).get_concrete_function(x).graph
     assert not {"Lstm1997Forward", "Lstm1997Backward"} & {op.type for op in xla.get_operations()}
+    with fast_kernel.portable():
+        assert "Lstm1997Forward" not in _op_types(lambda v: layer(v), x)
+    assert "Lstm1997Forward" in _op_types(lambda v: layer(v), x)
     monkeypatch.setenv(fast_kernel.ENV_SWITCH, "0")
     assert "Lstm1997Forward" not in _op_types(lambda v: layer(v), x)
 
