@@ -137,6 +137,12 @@ flags.DEFINE_integer("beam_width", None, "Beam width for evaluation and export (
 flags.DEFINE_bool("augment", True, "Random gain and noise on the training audio.")
 flags.DEFINE_float("speed_perturbation", 0.0, "With --augment, play training audio at random "
                    "speeds in [1-x, 1+x] (0: off).", lower_bound=0.0, upper_bound=0.5)  # fmt: skip
+flags.DEFINE_bool("spec_augment", False, "Speech: SpecAugment frequency and time masks on the "
+                  "training features (2 bands of up to 8 channels, 2 spans of up to 10 "
+                  "frames).")  # fmt: skip
+flags.DEFINE_float("vtlp", 0.0, "Speech: stretch each training utterance's spectrum by a "
+                   "random factor in [1-x, 1+x] (vocal tract length perturbation; 0: off).",
+                   lower_bound=0.0, upper_bound=0.49)  # fmt: skip
 flags.DEFINE_enum("on_error", "raise", ["raise", "skip"],
                   "Bad audio files: stop with the file's name, or skip them with a warning.")
 flags.DEFINE_float("input_gate_bias", None,
@@ -588,6 +594,8 @@ def train_speech():
         num_layers=_flag("num_layers", task), units=_flag("units", task), cell=FLAGS.cell,
         dropout=_flag("dropout", task),
         cell_kwargs=_speech_cell_kwargs(),
+        features={"vtlp": FLAGS.vtlp, "seed": FLAGS.seed} if FLAGS.vtlp else None,
+        spec_augment={"seed": FLAGS.seed} if FLAGS.spec_augment else None,
     )  # fmt: skip
     batch_size = _flag("batch_size", task)
     train_ds = speech.speech_dataset(train, model.encode_transcript, batch_size, shuffle=True,

@@ -33,6 +33,11 @@ class SpeechFeatures(keras.layers.Layer):
     5. deltas of order 1..`delta_order` by HTK's regression
        `d_t = sum_n n (c_{t+n} - c_{t-n}) / (2 sum_n n^2)`, `n = 1..delta_window`,
        frames beyond the utterance's ends repeating its first/last frame;
+    In training, with `vtlp > 0`, the power spectrum's frequency axis is first
+    stretched by a factor drawn per utterance from [1 - vtlp, 1 + vtlp]
+    (vocal tract length perturbation, Jaitly & Hinton 2013, as a plain linear
+    warp clipped at the Nyquist bin).
+
     6. normalisation: `"utterance"` (zero mean, unit variance per utterance
        and feature over its frames), `"dataset"` (mean and variance from
        `adapt`, stored as weights) or `"none"`. Frames past the end are zero.
@@ -49,6 +54,8 @@ class SpeechFeatures(keras.layers.Layer):
         delta_order: 0, 1 or 2 derivative orders appended.
         delta_window: Regression half-window `N` of the deltas.
         normalization: `"utterance"`, `"dataset"` or `"none"`.
+        vtlp: Largest frequency warp in training (0: none), in [0, 0.5).
+        seed: Seed of the warps.
         **kwargs: Base layer arguments.
 
     Call arguments:
@@ -62,8 +69,14 @@ class SpeechFeatures(keras.layers.Layer):
 
     def __init__(self, sample_rate=16000, frame_ms=25.0, step_ms=10.0, num_mel_bins=40,
                  lower_hz=20.0, upper_hz=None, preemphasis=0.97, log_energy=True,
-                 delta_order=2, delta_window=2, normalization="utterance", **kwargs):  # fmt: skip
+                 delta_order=2, delta_window=2, normalization="utterance", vtlp=0.0, seed=None,
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
+        if not 0.0 <= float(vtlp) < 0.5:
+            raise ValueError(f"Argument `vtlp` must be in [0, 0.5); received: vtlp={vtlp!r}")
+        self.vtlp = float(vtlp)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
         self.sample_rate = positive_int("sample_rate", sample_rate)
         self.num_mel_bins = positive_int("num_mel_bins", num_mel_bins)
         self.delta_window = positive_int("delta_window", delta_window)
@@ -111,7 +124,7 @@ class SpeechFeatures(keras.layers.Layer):
         lengths = tf.cast(lengths, tf.int32)
         return (lengths + self.frame_step - 1) // self.frame_step
 
-    def raw_features(self, waveforms, lengths):
+    def raw_features(self, waveforms, lengths, training=False):
         """Features before normalisation, and the frame lengths."""
         waveforms = tf.convert_to_tensor(waveforms, tf.float32)
         lengths = tf.cast(lengths, tf.int32)
@@ -124,6 +137,8 @@ class SpeechFeatures(keras.layers.Layer):
         window = tf.signal.hamming_window(self.frame_length, periodic=True)
         spectrum = tf.signal.rfft(frames * window, [self.fft_length])
         power = tf.math.real(spectrum * tf.math.conj(spectrum))
+        if training and self.vtlp:
+            power = self._warp(power)
         features = [tf.math.log(tf.tensordot(power, self.mel_matrix, 1) + 1e-6)]
         if self.log_energy:
             features.append(tf.math.log(tf.reduce_sum(frames**2, -1, keepdims=True) + 1e-6))
@@ -146,9 +161,21 @@ class SpeechFeatures(keras.layers.Layer):
             total = total + float(n) * (ahead - behind)
         return total / (2.0 * sum(n * n for n in n_range))
 
-    def call(self, inputs):
+    def _warp(self, power):
+        """Each utterance's spectrum read at bins k / alpha (linear interpolation)."""
+        bins = power.shape[-1]
+        alpha = keras.random.uniform((tf.shape(power)[0], 1), 1.0 - self.vtlp, 1.0 + self.vtlp,
+                                     seed=self.seed_generator)  # fmt: skip
+        source = tf.clip_by_value(tf.range(bins, dtype=tf.float32)[None] / alpha, 0.0, bins - 1.0)
+        low = tf.cast(tf.floor(source), tf.int32)
+        high = tf.minimum(low + 1, bins - 1)
+        frac = (source - tf.floor(source))[:, None, :]
+        return (tf.gather(power, low, axis=2, batch_dims=1) * (1.0 - frac)
+                + tf.gather(power, high, axis=2, batch_dims=1) * frac)  # fmt: skip
+
+    def call(self, inputs, training=False):
         waveforms, lengths = inputs
-        features, frame_lengths = self.raw_features(waveforms, lengths)
+        features, frame_lengths = self.raw_features(waveforms, lengths, training=training)
         mask = tf.sequence_mask(frame_lengths, tf.shape(features)[1], tf.float32)[..., None]
         if self.normalization == "utterance":
             count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
@@ -203,4 +230,6 @@ class SpeechFeatures(keras.layers.Layer):
             "delta_order": self.delta_order,
             "delta_window": self.delta_window,
             "normalization": self.normalization,
+            "vtlp": self.vtlp,
+            "seed": self.seed,
         }

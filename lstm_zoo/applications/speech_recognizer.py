@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from lstm_zoo.applications import speech_metrics
 from lstm_zoo.applications.cells import check_cell, recurrent_layer, serialize_cell
+from lstm_zoo.applications.spec_augment import SpecAugment
 from lstm_zoo.applications.speech_features import SpeechFeatures
 from lstm_zoo.checks import positive_int
 from lstm_zoo.datasets.speech import DIGIT_WORDS
@@ -56,6 +57,8 @@ class SpeechRecognizer(keras.Model):
         cell_kwargs: Dict of extra arguments for each recurrent layer (for
             the 1997 cell e.g. `{"input_gate_bias": -2.0}`, the paper's
             remedy for internal state drift: input gates start mostly shut).
+        spec_augment: Dict of `SpecAugment` arguments (`channels` apart) to
+            mask the features in training, or `None` (default) for none.
         **kwargs: Base `keras.Model` arguments.
 
     Call arguments:
@@ -77,7 +80,7 @@ class SpeechRecognizer(keras.Model):
 
     def __init__(self, labels="digits", label_type=None, sample_rate=16000, num_layers=3,
                  units=250, cell="lstm1997", dropout=0.0, features=None, cell_kwargs=None,
-                 **kwargs):  # fmt: skip
+                 spec_augment=None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if isinstance(labels, str):
             if labels not in LABEL_SETS:
@@ -118,6 +121,13 @@ class SpeechRecognizer(keras.Model):
         self._label_ids = {label: i + 1 for i, label in enumerate(labels)}
 
         self.features = SpeechFeatures(sample_rate=self.sample_rate, **features, name="features")
+        self.spec_augment_config = None if spec_augment is None else dict(spec_augment)
+        self.spec_augment = None
+        if spec_augment is not None:
+            blocks = self.features.delta_order + 1
+            self.spec_augment = SpecAugment(
+                self.features.output_dim // blocks, **self.spec_augment_config, name="spec_augment"
+            )
         self.rnn_layers = [
             keras.layers.Bidirectional(
                 recurrent_layer(self.cell, self.units, f"rnn_{i}", return_sequences=True,
@@ -146,7 +156,9 @@ class SpeechRecognizer(keras.Model):
 
     def call(self, inputs, training=False):
         waveforms, lengths = inputs
-        x, frame_lengths = self.features((waveforms, lengths))
+        x, frame_lengths = self.features((waveforms, lengths), training=training)
+        if self.spec_augment is not None:
+            x = self.spec_augment((x, frame_lengths), training=training)
         mask = tf.sequence_mask(frame_lengths, tf.shape(x)[1])
         for layer, dropout in zip(self.rnn_layers, self.dropouts, strict=False):
             x = dropout(layer(x, mask=mask, training=training), training=training)
@@ -322,6 +334,7 @@ class SpeechRecognizer(keras.Model):
             "dropout": self.dropout,
             "features": dict(self.features_config),
             "cell_kwargs": dict(self.cell_kwargs),
+            "spec_augment": self.spec_augment_config,
         }
 
     @classmethod
