@@ -37,6 +37,8 @@ flags.DEFINE_list("shapes", [], "Override the grid: BATCHxSTEPSxUNITS, e.g. 64x1
 flags.DEFINE_string("child", None, "Internal: memory measurement 'impl,batch,steps,units'.")
 flags.DEFINE_string("resummarize", None, "Rewrite the goals summary of an existing table.")
 flags.DEFINE_string("from_log", None, "Rebuild --output from the lines of an interrupted run.")
+flags.DEFINE_float("peak", None, "With --from_log: the matmul peak (GFLOP/s) for '% peak', "
+                   "instead of the one the log's run measured.")  # fmt: skip
 
 GRIDS = {
     "quick": [(64, 100, 128), (1, 100, 128), (16, 100, 64), (256, 100, 512), (64, 1000, 128)],
@@ -68,9 +70,10 @@ def matmul_peak():
 
     n = 2048
     a = tf.constant(np.random.default_rng(0).normal(size=(n, n)).astype("float32"))
-    tf.matmul(a, a).numpy()
+    for _ in range(5):  # warm up the thread pool and the clock
+        tf.matmul(a, a).numpy()
     times = []
-    for _ in range(5):
+    for _ in range(20):
         start = time.perf_counter()
         tf.matmul(a, a).numpy()
         times.append(time.perf_counter() - start)
@@ -78,9 +81,10 @@ def matmul_peak():
     torch = _torch()
     if torch is not None:
         t = torch.randn(n, n)
-        torch.matmul(t, t)
-        times = []
         for _ in range(5):
+            torch.matmul(t, t)
+        times = []
+        for _ in range(20):
             start = time.perf_counter()
             torch.matmul(t, t)
             times.append(time.perf_counter() - start)
@@ -241,11 +245,15 @@ def main(argv):
         with open(FLAGS.from_log) as f:
             text = f.read()
         header = next(line for line in text.splitlines() if line.startswith("machine:"))
-        peak = max(float(v) for v in re.findall(r"([\d.]+) GFLOP/s", header))
+        peak = FLAGS.peak or max(float(v) for v in re.findall(r"([\d.]+) GFLOP/s", header))
+        if FLAGS.peak:
+            header += f"; '% peak' uses {FLAGS.peak:.0f} GFLOP/s (--peak)"
         rows = parse_log(text)
         for row in rows:  # recomputed: older runs counted truncated training as 3x forward
             shape = (row["batch"], row["steps"], row["units"], FLAGS.features)
             row["train_peak"] = train_flops(row["impl"], *shape) / row["train_ms"] / 1e6 / peak
+            forward = forward_flops(row["impl"], *shape)
+            row["infer_peak"] = forward / row["infer_ms"] / 1e6 / peak
         write_markdown(FLAGS.output, header, rows)
         return
     if FLAGS.resummarize:
