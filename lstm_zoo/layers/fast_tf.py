@@ -229,24 +229,18 @@ def _backward(dh, d_s_last, h0, hs, gates, tanh_c, tanh_s, rk, truncated):
     return dz, dh0, ds0, d_rk
 
 
-def _backward_steps(dh, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated, kernels=None):
+def _backward_steps(dh, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated):
     """The errors dz(t) at the pre-activations, and those reaching h0 and s'0.
 
     Args:
-        dh: upstream error at every y_c(t).
+        dh: `(T, batch, U)` upstream error at every y_c(t).
         d_s_last: upstream error at the final half state, or `None`.
         h0, gates, tanh_c, tanh_s: the forward pass's start and stored
-            activations.
+            activations (time-major).
         rk: the reordered recurrent kernel.
         truncated: the paper's truncated gradient (no product over time).
-        kernels: the fused kernels' module. With it every sequence tensor is
-            batch-major `(batch, T, .)` and the kernel runs the loop; without,
-            time-major `(T, batch, .)` and TensorFlow ops do.
     """
     ds_last = tf.zeros_like(h0) if d_s_last is None else d_s_last
-    if kernels is not None:
-        return kernels.lstm1997_backward(dh, ds_last, gates, tanh_c, tanh_s, rk,
-                                         truncated=truncated)  # fmt: skip
     y_in, y_out = tf.split(gates, 2, axis=2)
     gate_slope = gates * (1.0 - gates)  # sigmoid'
     k_s = y_out * (1.0 - tanh_s * tanh_s)  # d s'(t) / d y_c(t), local
@@ -273,8 +267,12 @@ def _kernel_gradient(op, d_hs, d_s_last, *unused):
         )
     if d_hs is None:
         d_hs = tf.zeros_like(hs)
-    dz, dh0, ds0 = _backward_steps(d_hs, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated,
-                                   kernels)  # fmt: skip
+    if d_s_last is None:
+        d_s_last = tf.zeros_like(h0)
+    # The loop (full gradient) or the per-step pass (truncated) in one op;
+    # the same arithmetic as `_backward_steps`, batch-major.
+    dz, dh0, ds0 = kernels.lstm1997_backward(d_hs, d_s_last, gates, tanh_c, tanh_s, rk,
+                                             truncated=truncated)  # fmt: skip
     # The kernel's, the recurrent kernel's and the bias' gradients in one
     # product: [x(t), y_c(t-1), 1]^T dz(t) summed over batch and time.
     h_prev = tf.concat([h0[:, None], hs[:, :-1]], axis=1)
