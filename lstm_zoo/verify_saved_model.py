@@ -19,9 +19,8 @@ import os
 import re
 import sys
 
-#: Op types that tie a graph to one kind of device (cuDNN kernels).
-# cuDNN kernels, and lstm_zoo's own fused CPU kernels (a process without
-# lstm_zoo cannot run them).
+#: Op types that tie a graph to one kind of device or process: cuDNN kernels,
+#: and lstm_zoo's fused CPU kernels (a process without lstm_zoo lacks them).
 DEVICE_SPECIFIC_OPS = re.compile(r"^(Cudnn|Lstm1997)")
 
 
