@@ -33,14 +33,14 @@ class SpeechFeatures(keras.layers.Layer):
     5. deltas of order 1..`delta_order` by HTK's regression
        `d_t = sum_n n (c_{t+n} - c_{t-n}) / (2 sum_n n^2)`, `n = 1..delta_window`,
        frames beyond the utterance's ends repeating its first/last frame;
-    In training, with `vtlp > 0`, the power spectrum's frequency axis is first
-    stretched by a factor drawn per utterance from [1 - vtlp, 1 + vtlp]
-    (vocal tract length perturbation, Jaitly & Hinton 2013, as a plain linear
-    warp clipped at the Nyquist bin).
-
     6. normalisation: `"utterance"` (zero mean, unit variance per utterance
        and feature over its frames), `"dataset"` (mean and variance from
        `adapt`, stored as weights) or `"none"`. Frames past the end are zero.
+
+    In training, with `vtlp > 0`, the power spectrum's frequency axis (step 4) is
+    stretched by a factor drawn per utterance from [1 - vtlp, 1 + vtlp]
+    (vocal tract length perturbation, Jaitly & Hinton 2013, as a plain linear
+    warp clipped at the Nyquist bin).
 
     Args:
         sample_rate: Waveform sampling rate in Hz.

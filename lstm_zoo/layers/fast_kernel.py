@@ -76,8 +76,9 @@ def cache_dir():
 
 def _compiler():
     for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
-        if name and shutil.which(name):
-            return shutil.which(name)
+        path = shutil.which(name) if name else None
+        if path:
+            return path
     return None
 
 
@@ -161,6 +162,7 @@ def _register_gradients():
 
 
 def _in_xla_context():
+    """Whether the function being traced will be compiled with XLA."""
     try:
         from tensorflow.python.ops import control_flow_util
     except ImportError:  # pragma: no cover - TF internals moved
@@ -169,6 +171,7 @@ def _in_xla_context():
 
 
 def _in_save_context():
+    """Whether `tf.saved_model.save` is tracing (unknown: assume so)."""
     try:
         from tensorflow.python.saved_model import save_context
     except ImportError:  # pragma: no cover - TF internals moved
