@@ -137,6 +137,33 @@ def test_padding_does_not_change_an_utterance(cell):
                                                                               beam_width=3)[0]
 
 
+@pytest.mark.parametrize("cell", ["lstm1997", "keras_lstm"])
+def test_unmasked_bidirectional_equals_the_masked_keras_layer(cell):
+    """`_bidirectional` against `Bidirectional(x, mask=...)`: outputs and gradients."""
+    from lstm_zoo.applications.speech_recognizer import _bidirectional
+
+    keras.utils.set_random_seed(4)
+    model = _model(cell=cell, num_layers=1, units=5)
+    layer = model.rnn_layers[0]
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.normal(size=(3, 9, model.features.output_dim)), tf.float32)
+    lengths = tf.constant([9, 4, 1], tf.int32)
+    valid = tf.sequence_mask(lengths, 9, tf.float32)[..., None]
+    weight = tf.constant(rng.normal(size=(3, 9, 10)), tf.float32) * valid
+    results = []
+    for run in (lambda: layer(x, mask=tf.sequence_mask(lengths, 9)),
+                lambda: _bidirectional(layer, x, lengths, training=True)):  # fmt: skip
+        with tf.GradientTape() as tape:
+            out = run()
+            loss = tf.reduce_sum(out * weight)
+        results.append((out * valid, tape.gradient(loss, layer.trainable_variables)))
+    (masked, masked_grads), (ours, our_grads) = results
+    np.testing.assert_allclose(ours, masked, rtol=1e-5, atol=1e-6)
+    assert len(our_grads) == len(masked_grads) == len(layer.trainable_variables) > 0
+    for ours_g, masked_g in zip(our_grads, masked_grads, strict=True):
+        np.testing.assert_allclose(ours_g, masked_g, rtol=1e-4, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def trained():
     """A 1-layer model trained on tone 'words' until it transcribes most of them."""
