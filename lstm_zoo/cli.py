@@ -143,6 +143,12 @@ flags.DEFINE_bool("spec_augment", False, "Speech: SpecAugment frequency and time
 flags.DEFINE_float("vtlp", 0.0, "Speech: stretch each training utterance's spectrum by a "
                    "random factor in [1-x, 1+x] (vocal tract length perturbation; 0: off).",
                    lower_bound=0.0, upper_bound=0.49)  # fmt: skip
+flags.DEFINE_integer("num_cepstra", 0, "Speech: feed the first N mel-frequency cepstral "
+                     "coefficients instead of the 40 log-mel channels (0: log-mel).",
+                     lower_bound=0, upper_bound=40)  # fmt: skip
+flags.DEFINE_float("floor_db", 0.0, "Speech: add a noise floor this many dB below each "
+                   "utterance's peak to the filterbank powers, so that clean and noisy "
+                   "backgrounds look alike (0: none).", lower_bound=0.0)  # fmt: skip
 flags.DEFINE_enum("on_error", "raise", ["raise", "skip"],
                   "Bad audio files: stop with the file's name, or skip them with a warning.")
 flags.DEFINE_float("input_gate_bias", None,
@@ -563,6 +569,18 @@ def _random_tenth(items, seed):
     return [items[i] for i in order[:cut]], [items[i] for i in order[cut:]]
 
 
+def _speech_feature_kwargs():
+    """`SpeechFeatures` arguments from the flags."""
+    features = {}
+    if FLAGS.vtlp:
+        features.update(vtlp=FLAGS.vtlp, seed=FLAGS.seed)
+    if FLAGS.num_cepstra:
+        features.update(num_cepstra=FLAGS.num_cepstra)
+    if FLAGS.floor_db:
+        features.update(floor_db=FLAGS.floor_db)
+    return features or None
+
+
 def train_speech():
     """Trains, evaluates and exports a `SpeechRecognizer` (Graves et al. 2013)."""
 
@@ -594,7 +612,7 @@ def train_speech():
         num_layers=_flag("num_layers", task), units=_flag("units", task), cell=FLAGS.cell,
         dropout=_flag("dropout", task),
         cell_kwargs=_speech_cell_kwargs(),
-        features={"vtlp": FLAGS.vtlp, "seed": FLAGS.seed} if FLAGS.vtlp else None,
+        features=_speech_feature_kwargs(),
         spec_augment={"seed": FLAGS.seed} if FLAGS.spec_augment else None,
     )  # fmt: skip
     batch_size = _flag("batch_size", task)

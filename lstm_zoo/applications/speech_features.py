@@ -19,7 +19,7 @@ NORMALIZATIONS = ("utterance", "dataset", "none")
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
 class SpeechFeatures(keras.layers.Layer):
-    """Waveforms to normalised log-mel + log-energy features with deltas.
+    """Waveforms to normalised log-mel (or MFCC) + log-energy features with deltas.
 
     For each utterance (samples beyond its length are ignored):
 
@@ -29,7 +29,18 @@ class SpeechFeatures(keras.layers.Layer):
     3. log energy `log(sum(frame ** 2) + 1e-6)` of each frame;
     4. periodic Hamming window, power spectrum `|rfft(frame, fft_length)|^2`
        (`fft_length` the next power of two), `num_mel_bins` triangular HTK
-       mel filters between `lower_hz` and `upper_hz`, `log(mel + 1e-6)`;
+       mel filters between `lower_hz` and `upper_hz`, `log(mel + 1e-6)`; with
+       `num_cepstra`, the first `num_cepstra` mel-frequency cepstral
+       coefficients of these instead (`tf.signal.mfccs_from_log_mel_spectrograms`:
+       DCT-II, `c_k = sum_m log_mel_m cos(pi k (m + 1/2) / M) / sqrt(M / 2)`
+       over the `M` channels), which drop the fine spectral detail (the
+       harmonics of the speaker's pitch) that the log-mel channels keep;
+       with `floor_db`, a noise floor `floor_db` decibels below the
+       utterance's loudest frame and channel is added before the logarithm
+       (to the mel powers, and to the frame energies for step 3):
+       `log(mel + max(mel) * 10 ** (-floor_db / 10) + 1e-6)`, so that
+       recordings with digital silence and recordings with a noisy background
+       look alike below that level;
     5. deltas of order 1..`delta_order` by HTK's regression
        `d_t = sum_n n (c_{t+n} - c_{t-n}) / (2 sum_n n^2)`, `n = 1..delta_window`,
        frames beyond the utterance's ends repeating its first/last frame;
@@ -47,6 +58,10 @@ class SpeechFeatures(keras.layers.Layer):
         frame_ms: Frame (window) length in milliseconds.
         step_ms: Frame step in milliseconds.
         num_mel_bins: Mel filterbank channels.
+        num_cepstra: Cepstral coefficients kept (MFCCs), at most `num_mel_bins`;
+            `None` (default) keeps the log-mel channels.
+        floor_db: Noise floor below each utterance's peak in dB, positive, or
+            `None` (default) for none.
         lower_hz: Lowest filter edge.
         upper_hz: Highest filter edge (default `sample_rate / 2`).
         preemphasis: Pre-emphasis coefficient in [0, 1) (0: none).
@@ -70,7 +85,7 @@ class SpeechFeatures(keras.layers.Layer):
     def __init__(self, sample_rate=16000, frame_ms=25.0, step_ms=10.0, num_mel_bins=40,
                  lower_hz=20.0, upper_hz=None, preemphasis=0.97, log_energy=True,
                  delta_order=2, delta_window=2, normalization="utterance", vtlp=0.0, seed=None,
-                 **kwargs):  # fmt: skip
+                 num_cepstra=None, floor_db=None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if not 0.0 <= float(vtlp) < 0.5:
             raise ValueError(f"Argument `vtlp` must be in [0, 0.5); received: vtlp={vtlp!r}")
@@ -79,6 +94,15 @@ class SpeechFeatures(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sample_rate = positive_int("sample_rate", sample_rate)
         self.num_mel_bins = positive_int("num_mel_bins", num_mel_bins)
+        if num_cepstra is not None and not 0 < positive_int("num_cepstra", num_cepstra) \
+                <= self.num_mel_bins:
+            raise ValueError(f"Argument `num_cepstra` must be at most num_mel_bins="
+                             f"{self.num_mel_bins}; received: num_cepstra={num_cepstra!r}")
+        self.num_cepstra = None if num_cepstra is None else int(num_cepstra)
+        if floor_db is not None and not float(floor_db) > 0.0:
+            raise ValueError(f"Argument `floor_db` must be positive or None; received: "
+                             f"floor_db={floor_db!r}")  # fmt: skip
+        self.floor_db = None if floor_db is None else float(floor_db)
         self.delta_window = positive_int("delta_window", delta_window)
         if delta_order not in (0, 1, 2):
             raise ValueError(f"Argument `delta_order` must be 0, 1 or 2; received: {delta_order!r}")
@@ -106,7 +130,8 @@ class SpeechFeatures(keras.layers.Layer):
         self.log_energy = bool(log_energy)
         self.delta_order = int(delta_order)
         self.normalization = normalization
-        self.output_dim = (self.num_mel_bins + int(self.log_energy)) * (self.delta_order + 1)
+        self.channels = self.num_cepstra or self.num_mel_bins
+        self.output_dim = (self.channels + int(self.log_energy)) * (self.delta_order + 1)
         self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
             self.num_mel_bins, self.fft_length // 2 + 1, self.sample_rate, self.lower_hz, upper
         )
@@ -139,15 +164,27 @@ class SpeechFeatures(keras.layers.Layer):
         power = tf.math.real(spectrum * tf.math.conj(spectrum))
         if training and self.vtlp:
             power = self._warp(power)
-        features = [tf.math.log(tf.tensordot(power, self.mel_matrix, 1) + 1e-6)]
+        mel = self._floor(tf.tensordot(power, self.mel_matrix, 1))
+        features = [tf.math.log(mel + 1e-6)]
+        if self.num_cepstra:
+            features = [tf.signal.mfccs_from_log_mel_spectrograms(features[0])
+                        [..., : self.num_cepstra]]  # fmt: skip
         if self.log_energy:
-            features.append(tf.math.log(tf.reduce_sum(frames**2, -1, keepdims=True) + 1e-6))
+            energy = self._floor(tf.reduce_sum(frames**2, -1, keepdims=True))
+            features.append(tf.math.log(energy + 1e-6))
         static = tf.concat(features, axis=-1)
         frame_lengths = self.frame_lengths(lengths)
         orders = [static]
         for _ in range(self.delta_order):
             orders.append(self._deltas(orders[-1], frame_lengths))
         return tf.concat(orders, axis=-1), frame_lengths
+
+    def _floor(self, power):
+        """`power` plus the utterance's noise floor (padded frames hold zeros)."""
+        if self.floor_db is None:
+            return power
+        peak = tf.reduce_max(power, axis=[1, 2], keepdims=True)
+        return power + peak * 10.0 ** (-self.floor_db / 10.0)
 
     def _deltas(self, c, frame_lengths):
         steps = tf.shape(c)[1]
@@ -232,4 +269,6 @@ class SpeechFeatures(keras.layers.Layer):
             "normalization": self.normalization,
             "vtlp": self.vtlp,
             "seed": self.seed,
+            "num_cepstra": self.num_cepstra,
+            "floor_db": self.floor_db,
         }

@@ -27,7 +27,7 @@ def mel_filterbank(num_bins, fft_length, rate, lower, upper):
 
 
 def reference(x, rate, frame_ms=25.0, step_ms=10.0, bins=40, lower=20.0, pre=0.97,
-              window=2, normalize=True):  # fmt: skip
+              window=2, normalize=True, cepstra=None, floor_db=None):  # fmt: skip
     """NumPy front end of one unpadded utterance (float64)."""
     x = np.asarray(x, np.float64)
     n, step = int(round(rate * frame_ms / 1000)), int(round(rate * step_ms / 1000))
@@ -38,8 +38,16 @@ def reference(x, rate, frame_ms=25.0, step_ms=10.0, bins=40, lower=20.0, pre=0.9
     frames = np.stack([padded[i * step: i * step + n] for i in range(count)])
     hamming = 0.54 - 0.46 * np.cos(2 * np.pi * np.arange(n) / n)  # periodic
     power = np.abs(np.fft.rfft(frames * hamming, fft)) ** 2
-    logmel = np.log(power @ mel_filterbank(bins, fft, rate, lower, rate / 2) + 1e-6)
-    energy = np.log(np.sum(frames**2, axis=1, keepdims=True) + 1e-6)
+    mel = power @ mel_filterbank(bins, fft, rate, lower, rate / 2)
+    energy = np.sum(frames**2, axis=1, keepdims=True)
+    if floor_db:
+        mel, energy = (p + p.max() * 10 ** (-floor_db / 10) for p in (mel, energy))
+    logmel = np.log(mel + 1e-6)
+    if cepstra:  # DCT-II written out, scaled by sqrt(2 / M)
+        m = np.arange(bins)
+        basis = np.cos(np.pi * np.arange(cepstra)[:, None] * (m + 0.5)[None] / bins)
+        logmel = logmel @ basis.T * np.sqrt(2.0 / bins)
+    energy = np.log(energy + 1e-6)
     static = np.concatenate([logmel, energy], axis=1)
 
     def deltas(c):
@@ -75,6 +83,43 @@ def test_features_match_numpy_per_utterance_in_a_padded_batch(rate):
         assert len(want) == int(frame_lengths[row])
         np.testing.assert_allclose(got[: len(want)], want, atol=2e-3, rtol=2e-3)
         assert not np.any(got[len(want):])
+
+
+def test_noise_floor_matches_numpy_and_hides_the_background_level():
+    rng = np.random.default_rng(3)
+    t = np.arange(4000) / 8000
+    speech = 0.3 * np.sin(2 * np.pi * 300 * t) * (t > 0.2)
+    waves = np.stack([speech + 1e-5 * rng.standard_normal(len(t)),
+                      speech + 1e-3 * rng.standard_normal(len(t))]).astype(np.float32)
+    lengths = np.array([4000, 4000])
+    layer = SpeechFeatures(sample_rate=8000, floor_db=30.0, normalization="none")
+    got, _ = layer((waves, lengths))
+    want = reference(waves[1], 8000, normalize=False, floor_db=30.0)
+    np.testing.assert_allclose(got.numpy()[1], want, rtol=1e-3, atol=2e-3)
+    # The two backgrounds (about 100 and 60 dB below the tone) differ by several nats
+    # without the floor; with it both sit near the floor, 30 dB below the peak.
+    plain, _ = SpeechFeatures(sample_rate=8000, normalization="none")((waves, lengths))
+    silent = slice(0, 15)
+    assert np.abs(np.diff(plain.numpy()[:, silent, :40], axis=0)).mean() > 3.0
+    assert np.abs(np.diff(got.numpy()[:, silent, :40], axis=0)).mean() < 0.1
+    assert SpeechFeatures.from_config(layer.get_config()).floor_db == 30.0
+    with pytest.raises(ValueError, match="floor_db"):
+        SpeechFeatures(floor_db=0)
+
+
+def test_cepstra_match_numpy():
+    rng = np.random.default_rng(2)
+    t = np.arange(3000) / 8000
+    wave = (0.3 * np.sin(2 * np.pi * 300 * t) + 0.05 * rng.standard_normal(len(t)))
+    waves = np.stack([wave, np.zeros_like(wave)]).astype(np.float32)
+    layer = SpeechFeatures(sample_rate=8000, num_cepstra=13, normalization="none")
+    assert layer.output_dim == 42
+    got, frame_lengths = layer((waves, np.array([3000, 1000])))
+    want = reference(waves[0], 8000, normalize=False, cepstra=13)
+    np.testing.assert_allclose(got.numpy()[0], want, rtol=1e-3, atol=2e-3)
+    assert SpeechFeatures.from_config(layer.get_config()).num_cepstra == 13
+    with pytest.raises(ValueError, match="num_cepstra"):
+        SpeechFeatures(num_mel_bins=20, num_cepstra=21)
 
 
 def test_unnormalised_features_and_dataset_normalisation():
