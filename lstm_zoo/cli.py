@@ -19,6 +19,7 @@ experiments in the paper's and a modern setting and writes a report
 (`lstm_zoo.reproduce`).
 """
 
+import collections
 import json
 import os
 import subprocess
@@ -659,8 +660,15 @@ def train_speech():
     examples = list(zip(result["references"], result["hypotheses"], strict=True))[:10]
     for ref, hyp in examples[:6]:
         print(f"  reference: {ref!r:40} decoded: {hyp!r}")
+    confusions = collections.Counter(
+        (ref, hyp) for ref, hyp in zip(result["references"], result["hypotheses"], strict=True)
+        if ref != hyp).most_common(10)  # fmt: skip
+    confusions = [[ref, hyp, count] for (ref, hyp), count in confusions]
+    if confusions:
+        print("most frequent errors: " + ", ".join(f"{ref!r} -> {hyp!r} ({count})"
+                                                   for ref, hyp, count in confusions))  # fmt: skip
     _write_metrics_json(model, metrics, seconds, data_name, test_speakers=FLAGS.test_speakers,
-                        train=len(train), examples=examples)  # fmt: skip
+                        train=len(train), examples=examples, confusions=confusions)  # fmt: skip
     if save_path:
         _save_model(model, save_path)
     if FLAGS.export:

@@ -29,8 +29,8 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
                       "--epochs=6", "--learning_rate=0.01", "--beam_width=4", "--batch_size=10",
                       f"--save_path={tmp_path / 'speech.keras'}", f"--backup_dir={tmp_path / 'b'}",
                       f"--base_dir={tmp_path / 'models'}", f"--log_csv={tmp_path / 'log.csv'}",
-                      f"--metrics_json={tmp_path / 'metrics.json'}",
-                      "--tensorboard_dir="])  # fmt: skip
+                      f"--metrics_json={tmp_path / 'metrics.json'}", "--floor_db=60",
+                      "--num_cepstra=30", "--tensorboard_dir="])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Speech recognizer (cell lstm1997, 1 x 16 units" in out
@@ -40,6 +40,10 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
         metrics = json.load(f)
     beam = metrics["metrics"]["beam4"]
     assert beam["utterances"] == 20 and beam["label_error_rate"] < 0.6
+    # The most frequent errors count every wrong transcript (two labels: few kinds).
+    wrong = round((1.0 - beam["sentence_accuracy"]) * 20)
+    assert sum(count for _, _, count in metrics["confusions"]) == wrong
+    assert all(ref != hyp for ref, hyp, _ in metrics["confusions"])
     with open(tmp_path / "log.csv") as f:
         header = f.readline()
     assert "val_label_error_rate" in header and "val_word_error_rate" in header
@@ -49,6 +53,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     with open(version / "assets" / "lstm_zoo.json") as f:
         card = json.load(f)
     assert card["labels"] == ["low", "high"] and card["sample_rate"] == 8000
+    assert card["config"]["features"] == {"floor_db": 60.0, "num_cepstra": 30}
     assert list(card["signatures"]) == ["transcribe"]
     verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
