@@ -107,6 +107,13 @@ def train_flops(impl, batch, steps, units, features):
     return flops
 
 
+def set_fractions_of_peak(row, peak):
+    """Sets a row's `train_peak` and `infer_peak` from its times and `peak` (GFLOP/s)."""
+    shape = (row["impl"], row["batch"], row["steps"], row["units"], FLAGS.features)
+    row["train_peak"] = train_flops(*shape) / row["train_ms"] / 1e6 / peak
+    row["infer_peak"] = forward_flops(*shape) / row["infer_ms"] / 1e6 / peak
+
+
 def build_tf(impl, units):
     import keras
 
@@ -250,10 +257,7 @@ def main(argv):
             header += f"; '% peak' uses {FLAGS.peak:.0f} GFLOP/s (--peak)"
         rows = parse_log(text)
         for row in rows:  # recomputed: older runs counted truncated training as 3x forward
-            shape = (row["batch"], row["steps"], row["units"], FLAGS.features)
-            row["train_peak"] = train_flops(row["impl"], *shape) / row["train_ms"] / 1e6 / peak
-            forward = forward_flops(row["impl"], *shape)
-            row["infer_peak"] = forward / row["infer_ms"] / 1e6 / peak
+            set_fractions_of_peak(row, peak)
         write_markdown(FLAGS.output, header, rows)
         return
     if FLAGS.resummarize:
@@ -305,7 +309,6 @@ def main(argv):
             }
             base_train, base_infer = results["keras.LSTM"]
             for impl, (t_train, t_infer) in results.items():
-                flops = forward_flops(impl, batch, steps, units, FLAGS.features)
                 row = {
                     "batch": batch,
                     "steps": steps,
@@ -316,11 +319,9 @@ def main(argv):
                     "infer_ms": 1e3 * t_infer,
                     "train_ratio": t_train / base_train,
                     "infer_ratio": t_infer / base_infer,
-                    "train_peak": train_flops(impl, batch, steps, units, FLAGS.features)
-                    / t_train / 1e9 / peak,
-                    "infer_peak": flops / t_infer / 1e9 / peak,
                     "peak_mib": None,
                 }
+                set_fractions_of_peak(row, peak)
                 if FLAGS.memory and steps == 1000 and not xla:
                     row["peak_mib"] = memory_of(impl, batch, steps, units)
                 rows.append(row)

@@ -660,10 +660,10 @@ def train_speech():
     examples = list(zip(result["references"], result["hypotheses"], strict=True))[:10]
     for ref, hyp in examples[:6]:
         print(f"  reference: {ref!r:40} decoded: {hyp!r}")
-    confusions = collections.Counter(
+    errors = collections.Counter(
         (ref, hyp) for ref, hyp in zip(result["references"], result["hypotheses"], strict=True)
-        if ref != hyp).most_common(10)  # fmt: skip
-    confusions = [[ref, hyp, count] for (ref, hyp), count in confusions]
+        if ref != hyp)  # fmt: skip
+    confusions = [[ref, hyp, count] for (ref, hyp), count in errors.most_common(10)]
     if confusions:
         print("most frequent errors: " + ", ".join(f"{ref!r} -> {hyp!r} ({count})"
                                                    for ref, hyp, count in confusions))  # fmt: skip

@@ -94,8 +94,7 @@ class SpeechFeatures(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sample_rate = positive_int("sample_rate", sample_rate)
         self.num_mel_bins = positive_int("num_mel_bins", num_mel_bins)
-        if num_cepstra is not None and not 0 < positive_int("num_cepstra", num_cepstra) \
-                <= self.num_mel_bins:
+        if num_cepstra is not None and positive_int("num_cepstra", num_cepstra) > num_mel_bins:
             raise ValueError(f"Argument `num_cepstra` must be at most num_mel_bins="
                              f"{self.num_mel_bins}; received: num_cepstra={num_cepstra!r}")
         self.num_cepstra = None if num_cepstra is None else int(num_cepstra)
@@ -130,8 +129,8 @@ class SpeechFeatures(keras.layers.Layer):
         self.log_energy = bool(log_energy)
         self.delta_order = int(delta_order)
         self.normalization = normalization
-        self.channels = self.num_cepstra or self.num_mel_bins
-        self.output_dim = (self.channels + int(self.log_energy)) * (self.delta_order + 1)
+        channels = self.num_cepstra or self.num_mel_bins
+        self.output_dim = (channels + int(self.log_energy)) * (self.delta_order + 1)
         self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
             self.num_mel_bins, self.fft_length // 2 + 1, self.sample_rate, self.lower_hz, upper
         )
