@@ -150,6 +150,12 @@ flags.DEFINE_integer("num_cepstra", 0, "Speech: feed the first N mel-frequency c
 flags.DEFINE_float("floor_db", 0.0, "Speech: add a noise floor this many dB below each "
                    "utterance's peak to the filterbank powers, so that clean and noisy "
                    "backgrounds look alike (0: none).", lower_bound=0.0)  # fmt: skip
+flags.DEFINE_float("upper_hz", None, "Speech: highest filterbank edge in Hz (default: half the "
+                   "sample rate); channels above what every recording carries only add noise.",
+                   lower_bound=0.0)  # fmt: skip
+flags.DEFINE_float("min_learning_rate", 0.0, "Speech and captioning: the learning rate, halved "
+                   "when the validation loss stalls, stops at this value (0: no limit).",
+                   lower_bound=0.0)  # fmt: skip
 flags.DEFINE_enum("on_error", "raise", ["raise", "skip"],
                   "Bad audio files: stop with the file's name, or skip them with a warning.")
 flags.DEFINE_float("input_gate_bias", None,
@@ -579,6 +585,8 @@ def _speech_feature_kwargs():
         features.update(num_cepstra=FLAGS.num_cepstra)
     if FLAGS.floor_db:
         features.update(floor_db=FLAGS.floor_db)
+    if FLAGS.upper_hz is not None:
+        features.update(upper_hz=FLAGS.upper_hz)
     return features or None
 
 
@@ -639,7 +647,8 @@ def train_speech():
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
     callbacks = [
         TranscriptionEvaluation(model, valid_ds, prefix="val_"),  # before the loggers
-        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=1),
+        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3,
+                                          min_lr=FLAGS.min_learning_rate, verbose=1),
         *_run_callbacks(task, max_minutes),
     ]
     start = time.time()
@@ -764,7 +773,8 @@ def train_captioning():
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
     callbacks = [
         CaptionEvaluation(model, *valid, prefix="val_"),  # before the loggers
-        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=2, verbose=1),
+        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=2,
+                                          min_lr=FLAGS.min_learning_rate, verbose=1),
         *_run_callbacks(task, max_minutes),
     ]
     start = time.time()

@@ -30,7 +30,8 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
                       f"--save_path={tmp_path / 'speech.keras'}", f"--backup_dir={tmp_path / 'b'}",
                       f"--base_dir={tmp_path / 'models'}", f"--log_csv={tmp_path / 'log.csv'}",
                       f"--metrics_json={tmp_path / 'metrics.json'}", "--floor_db=60",
-                      "--num_cepstra=30", "--tensorboard_dir="])  # fmt: skip
+                      "--num_cepstra=30", "--upper_hz=3000", "--min_learning_rate=1e-4",
+                      "--tensorboard_dir="])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Speech recognizer (cell lstm1997, 1 x 16 units" in out
@@ -53,7 +54,8 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     with open(version / "assets" / "lstm_zoo.json") as f:
         card = json.load(f)
     assert card["labels"] == ["low", "high"] and card["sample_rate"] == 8000
-    assert card["config"]["features"] == {"floor_db": 60.0, "num_cepstra": 30}
+    assert card["config"]["features"] == {"floor_db": 60.0, "num_cepstra": 30,
+                                         "upper_hz": 3000.0}
     assert list(card["signatures"]) == ["transcribe"]
     verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -69,6 +71,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
         (["--data=/no/such/corpus"], "--data"),
         (["--data=tfds:spoken_digit"], "--tfds_data_dir"),
         (["--labels=/no/labels.txt"], "--labels"),
+        (["--sample_rate=8000", "--upper_hz=5000"], "upper_hz"),
     ],
 )
 def test_bad_speech_flags_fail_in_one_line(corpus, args, message):
