@@ -151,7 +151,7 @@ flags.DEFINE_float("floor_db", 0.0, "Speech: add a noise floor this many dB belo
                    "utterance's peak to the filterbank powers, so that clean and noisy "
                    "backgrounds look alike (0: none).", lower_bound=0.0)  # fmt: skip
 flags.DEFINE_float("upper_hz", None, "Speech: highest filterbank edge in Hz (default: half the "
-                   "sample rate); channels above what every recording carries only add noise.",
+                   "sample rate), e.g. for recordings that carry nothing above it.",
                    lower_bound=0.0)  # fmt: skip
 flags.DEFINE_float("min_learning_rate", 0.0, "Speech and captioning: the learning rate, halved "
                    "when the validation loss stalls, stops at this value (0: no limit).",
