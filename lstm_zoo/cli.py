@@ -240,7 +240,9 @@ def train_adding():
     from lstm_zoo.datasets import CORRECT_ABS_ERROR, adding_problem
     from lstm_zoo.layers import LSTM1997
     from lstm_zoo.training import (
+        EpochClock,
         distribute_options,
+        epoch_order,
         fit_multi_worker,
         get_strategy,
         is_chief,
@@ -254,11 +256,15 @@ def train_adding():
     x, y, _ = adding_problem(FLAGS.train_sequences, FLAGS.length, seed=FLAGS.seed)
     x_val, y_val, _ = adding_problem(512, FLAGS.length, seed=FLAGS.seed + 1)
     x_test, y_test, _ = adding_problem(FLAGS.test_sequences, FLAGS.length, seed=FLAGS.seed + 2)
-    # Global batches; each worker takes its share of every batch.
+    # Global batches; each worker takes its share of every batch. Epoch e's
+    # order is a function of (seed, e), so a resumed run sees the same batches.
+    clock = EpochClock()
+    x_all, y_all = tf.constant(x), tf.constant(y)
     train = distribute_options(
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), seed=FLAGS.seed, reshuffle_each_iteration=True)
+        epoch_order(len(x), FLAGS.seed, clock)
+        .map(lambda i, draw: i)
         .batch(batch_size)
+        .map(lambda i: (tf.gather(x_all, i), tf.gather(y_all, i)))
     )
     val = distribute_options(tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512))
     with strategy.scope():
@@ -283,7 +289,7 @@ def train_adding():
         f"budget {max_minutes} min, {strategy.num_replicas_in_sync} replica(s)",
         flush=True,
     )
-    callbacks = _run_callbacks("adding", max_minutes, tensorboard=False)
+    callbacks = [clock, *_run_callbacks("adding", max_minutes, tensorboard=False)]
     start = time.time()
     if FLAGS.distribution == "multi_worker":
         # Keras 3 fit() fails under MultiWorkerMirroredStrategy (keras#20585).
@@ -320,10 +326,12 @@ def train_adding():
     return 0
 
 
-def _run_callbacks(task, max_minutes, tensorboard=True):
+def _run_callbacks(task, max_minutes, tensorboard=True, stateful=()):
     """The callbacks every `train` task shares: time limit, CSV log, TensorBoard
     (`--tensorboard_dir`, default runs/TASK) and backup (`--backup_dir`, default
-    checkpoints/TASK_backup); an empty folder flag turns its callback off."""
+    checkpoints/TASK_backup); an empty folder flag turns its callback off.
+    The backup also saves the state of the `stateful` callbacks (the
+    learning-rate plateau counters)."""
     import keras
 
     from lstm_zoo.training import AtomicBackupAndRestore, TimeLimit
@@ -338,7 +346,8 @@ def _run_callbacks(task, max_minutes, tensorboard=True):
     backup_dir = _path_flag("backup_dir", task, "checkpoints/{task}_backup")
     if backup_dir:
         save_freq = "epoch" if FLAGS.save_freq == 0 else FLAGS.save_freq
-        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq))
+        callbacks.append(AtomicBackupAndRestore(backup_dir, save_freq=save_freq,
+                                                callbacks=stateful))  # fmt: skip
     return callbacks
 
 
@@ -597,7 +606,7 @@ def train_speech():
 
     from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
     from lstm_zoo.datasets import speech
-    from lstm_zoo.training import TranscriptionEvaluation
+    from lstm_zoo.training import EpochClock, TranscriptionEvaluation
 
     task = "speech"
     keras.utils.set_random_seed(FLAGS.seed)
@@ -625,9 +634,10 @@ def train_speech():
         spec_augment={"seed": FLAGS.seed} if FLAGS.spec_augment else None,
     )  # fmt: skip
     batch_size = _flag("batch_size", task)
+    clock = EpochClock()
     train_ds = speech.speech_dataset(train, model.encode_transcript, batch_size, shuffle=True,
                                      seed=FLAGS.seed, augment=FLAGS.augment,
-                                     speed=FLAGS.speed_perturbation)  # fmt: skip
+                                     speed=FLAGS.speed_perturbation, clock=clock)  # fmt: skip
     valid_ds = speech.speech_dataset(valid, model.encode_transcript, batch_size)
     test_ds = speech.speech_dataset(test, model.encode_transcript, batch_size)
     model.build()
@@ -645,11 +655,13 @@ def train_speech():
         flush=True,
     )
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
+    plateau = keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3,
+                                                min_lr=FLAGS.min_learning_rate, verbose=1)
     callbacks = [
+        clock,
         TranscriptionEvaluation(model, valid_ds, prefix="val_"),  # before the loggers
-        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3,
-                                          min_lr=FLAGS.min_learning_rate, verbose=1),
-        *_run_callbacks(task, max_minutes),
+        plateau,
+        *_run_callbacks(task, max_minutes, stateful=[plateau]),
     ]
     start = time.time()
     model.fit(train_ds, epochs=_flag("epochs", task), callbacks=callbacks, shuffle=False,
@@ -736,7 +748,7 @@ def train_captioning():
 
     from lstm_zoo.applications.image_captioner import ImageCaptioner, build_vocabulary
     from lstm_zoo.datasets.captions import caption_dataset
-    from lstm_zoo.training import CaptionEvaluation
+    from lstm_zoo.training import CaptionEvaluation, EpochClock
 
     task = "captioning"
     keras.utils.set_random_seed(FLAGS.seed)
@@ -751,8 +763,9 @@ def train_captioning():
         dropout=_flag("dropout", task), max_length=FLAGS.max_caption_length,
     )  # fmt: skip
     batch_size = _flag("batch_size", task)
+    clock = EpochClock()
     train_ds = caption_dataset(*train, model.encode_caption, batch_size, FLAGS.max_caption_length,
-                               shuffle=True, seed=FLAGS.seed)  # fmt: skip
+                               shuffle=True, seed=FLAGS.seed, clock=clock)  # fmt: skip
     valid_ds = caption_dataset(*valid, model.encode_caption, batch_size, FLAGS.max_caption_length)
     model.build()
     learning_rate = _flag("learning_rate", task)
@@ -771,11 +784,13 @@ def train_captioning():
         flush=True,
     )
     save_path = _path_flag("save_path", task, "checkpoints/{task}.keras")
+    plateau = keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=2,
+                                                min_lr=FLAGS.min_learning_rate, verbose=1)
     callbacks = [
+        clock,
         CaptionEvaluation(model, *valid, prefix="val_"),  # before the loggers
-        keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=2,
-                                          min_lr=FLAGS.min_learning_rate, verbose=1),
-        *_run_callbacks(task, max_minutes),
+        plateau,
+        *_run_callbacks(task, max_minutes, stateful=[plateau]),
     ]
     start = time.time()
     model.fit(train_ds, validation_data=valid_ds, epochs=_flag("epochs", task),
@@ -981,7 +996,18 @@ def parse_flags(argv):
 
 
 def run():
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    TensorFlow's device probing (the "failed call to cuInit" line on a
+    machine without a GPU) runs here with its log lines hidden, before absl's
+    start-up hooks would run it noisily; `LSTM_ZOO_TF_LOGS=1` shows them.
+    """
+    import tensorflow as tf
+
+    from lstm_zoo._quiet import hiding_enabled, quiet_stderr
+
+    with quiet_stderr(hiding_enabled()):
+        tf.config.list_physical_devices()
     app.run(main, flags_parser=parse_flags)
 
 

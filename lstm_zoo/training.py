@@ -6,7 +6,10 @@
 - `is_chief`: whether this process writes checkpoints in a multi-worker run.
 - `AtomicBackupAndRestore`: Keras' `BackupAndRestore` whose saves are atomic
   and made by the chief only, so a run killed at any moment and started again
-  with the same command continues from the last saved epoch (or step).
+  with the same command continues from the last saved epoch, or mid-epoch at
+  the next unseen batch.
+- `EpochClock`, `epoch_order`: input pipelines whose order and random draws
+  are functions of `(seed, epoch)`, so a resumed run sees the same data.
 - `TimeLimit`: stops training when a wall-time budget is spent.
 """
 
@@ -113,15 +116,19 @@ def fit_multi_worker(model, strategy, dataset, epochs, global_batch_size, callba
     callbacks = keras.callbacks.CallbackList(list(callbacks), model=model)
     model.stop_training = False
     model._initial_epoch = 0
+    # As in fit, callbacks may wrap `train_function` (a resumed backup passes
+    # over the batches trained before the restart).
+    model.train_function = lambda batch: {"loss": float(train_step(*batch))}
     callbacks.on_train_begin()
     losses = []
     for epoch in range(model._initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
         total, steps = 0.0, 0
         for step, (x, y) in enumerate(distributed):
-            loss = float(train_step(x, y))
-            total, steps = total + loss, steps + 1
-            callbacks.on_train_batch_end(step, {"loss": loss})
+            logs = model.train_function((x, y))
+            if logs:
+                total, steps = total + logs["loss"], steps + 1
+            callbacks.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
         logs = {"loss": total / max(steps, 1)}
@@ -143,29 +150,153 @@ def distribute_options(dataset):
     return dataset.with_options(options)
 
 
+class EpochClock(keras.callbacks.Callback):
+    """Tells seeded input pipelines which epoch `fit` is in.
+
+    Pipelines that shuffle or augment (`epoch_order`, `speech_dataset`,
+    `caption_dataset`, the adding task of `lstm-zoo train`) draw each
+    epoch's order and random numbers from `(seed, epoch)` read off this clock
+    when their iterator starts, instead of from `tf.data`'s per-iterator seed
+    state, which starts again in every process. So epoch `e` sees the same
+    data whether the run got there in one go or was restarted from a backup,
+    and a restart can resume mid-epoch with the same final weights.
+
+    Put it in `fit`'s callbacks. Without it (a pipeline used on its own), the
+    clock counts the passes its pipelines begin.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = None
+        self._passes = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = int(epoch)
+
+    def current(self):
+        """The epoch `fit` is in, or the number of passes begun before this one."""
+        if self.epoch is not None:
+            return self.epoch
+        self._passes += 1
+        return self._passes - 1
+
+
+def epoch_order(count, seed, clock, shuffle=True):
+    """A `tf.data.Dataset` of `(index, draw)` pairs: a new permutation of
+    `range(count)` each epoch, and for each element a 63-bit random number,
+    both functions of `(seed, epoch)` only (`epoch` read from `clock`, an
+    `EpochClock`, when an iterator starts).
+
+    Args:
+        count: Number of elements.
+        seed: Integer seed.
+        clock: An `EpochClock`.
+        shuffle: False keeps the order `0..count-1` (the draws still change
+            with the epoch).
+
+    Returns:
+        `tf.data.Dataset` of `(int64 index, int64 draw)`, `count` elements.
+    """
+    import tensorflow as tf
+
+    count = positive_int("count", count)
+
+    def epoch_elements(_):
+        # Read when an iterator starts (the first element of each pass).
+        epoch = tf.py_function(clock.current, [], tf.int64)
+        key = tf.stack([tf.constant(int(seed), tf.int64), tf.reshape(epoch, [])])
+        index = tf.range(count, dtype=tf.int64)
+        if shuffle:
+            index = tf.random.experimental.stateless_shuffle(index, seed=key)
+        draws = tf.random.stateless_uniform([count], seed=key + [0, 2**40], minval=None,
+                                            maxval=None, dtype=tf.int64)  # fmt: skip
+        return tf.data.Dataset.from_tensor_slices((index, draws & (2**63 - 1)))
+
+    dataset = tf.data.Dataset.range(1).flat_map(epoch_elements)
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+
+
+# Attributes of Keras callbacks that a backup saves so that a restarted run
+# decides as the uninterrupted one would (callbacks of our own offer
+# `get_state()` / `set_state(state)` instead).
+_CALLBACK_STATE = {
+    keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+    keras.callbacks.EarlyStopping: ("wait", "best", "stopped_epoch", "best_epoch"),
+}
+
+
+def _callback_state(callback):
+    if hasattr(callback, "get_state"):
+        return callback.get_state()
+    for kind, names in _CALLBACK_STATE.items():
+        if isinstance(callback, kind):
+            return {name: _plain(getattr(callback, name, None)) for name in names}
+    raise ValueError(
+        f"Argument `callbacks` holds {type(callback).__name__}, whose state a backup cannot "
+        f"save: give it get_state()/set_state()"
+    )
+
+
+def _set_callback_state(callback, state):
+    if hasattr(callback, "set_state"):
+        callback.set_state(state)
+        return
+    for name, value in state.items():
+        setattr(callback, name, value)
+
+
+def _plain(value):
+    """A JSON-ready copy of a callback attribute (NumPy scalars to Python)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 @keras.saving.register_keras_serializable(package="lstm_zoo")
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`keras.callbacks.BackupAndRestore` with atomic, chief-only saves.
+    """`keras.callbacks.BackupAndRestore` with atomic, chief-only saves that
+    resumes mid-epoch.
 
-    Each save writes the model and optimizer weights and the training
-    position into a fresh folder `backup_dir/state-<n>/`, then switches the
-    pointer file `backup_dir/latest.json` to it with an atomic rename, then
-    removes older states. A process killed at any moment leaves the previous
-    or the new state complete, never a mix or a half-written file. Only the
-    chief writes (`is_chief`); every worker restores from the same folder.
+    Each save writes the model and optimizer weights, the models' random
+    seed states (dropout, augmentation layers) and the training position
+    into a fresh folder `backup_dir/state-<n>/`, then switches the pointer
+    file `backup_dir/latest.json` to it with an atomic rename, then removes
+    older states. A process killed at any moment leaves the previous or the
+    new state complete, never a mix or a half-written file. Only the chief
+    writes (`is_chief`); every worker restores from the same folder.
+
+    The position is an epoch and the number of its batches already trained.
+    A backup made mid-epoch (`save_freq=N`, or a run stopped early by
+    `TimeLimit`) resumes at the next unseen batch: the batches the earlier
+    run trained are drawn from the input pipeline and passed over without
+    training, and the saved state is restored after the last of them. With
+    an input pipeline that is a function of the epoch (`EpochClock`) and
+    deterministic kernels, the resumed run ends with the weights the
+    uninterrupted run would have had. The metrics logged for the resumed
+    epoch cover its remaining batches only.
 
     Args:
         backup_dir: Folder of the backup (shared by all workers).
         save_freq: `"epoch"` or a number of batches.
         delete_checkpoint: Remove the backup when training finishes.
+        callbacks: Callbacks whose state the backup saves and restores too
+            (`ReduceLROnPlateau` and `EarlyStopping` counters, or any
+            callback with `get_state()` / `set_state(state)`).
     """
 
     POINTER = "latest.json"
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, callbacks=()):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+        self.stateful_callbacks = list(callbacks)
+        for callback in self.stateful_callbacks:
+            _callback_state(callback)  # fails early for a callback it cannot save
         self._chief = is_chief()
         self._saves = 0
+        self._skip = 0  # batches of the resumed epoch that the earlier run trained
+        self._skipped = 0
+        self._state = None  # the state folder to restore once they are passed over
+        self._batches_done = 0
 
     def get_config(self):
         return {
@@ -181,8 +312,21 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         with open(path) as f:
             return json.load(f)
 
+    @classmethod
+    def position(cls, backup_dir):
+        """`(epoch, batch)` a run with this backup folder would resume at."""
+        path = os.path.join(backup_dir, cls.POINTER)
+        if not os.path.exists(path):
+            return 0, 0
+        with open(path) as f:
+            pointer = json.load(f)
+        return pointer["epoch"], pointer.get("batch", 0)
+
     def on_train_begin(self, logs=None):
         self._load_model()
+
+    def _seed_states(self):
+        return [v for v in self.model.variables if "seed_generator_state" in v.path]
 
     def _load_model(self):
         pointer = self._pointer()
@@ -192,27 +336,107 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             raise ValueError("The model must be built before fit() to restore a backup.")
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        state = os.path.join(self.backup_dir, pointer["state"])
-        self.model.load_weights(os.path.join(state, "model.weights.h5"))
-        self.model._initial_epoch = pointer["epoch"]
+        epoch, batch = pointer["epoch"], pointer.get("batch", 0)
+        self.model._initial_epoch = epoch
+        self._current_epoch = epoch
         self._saves = pointer.get("saves", 0)
+        states = pointer.get("callbacks", [])
+        for callback, state in zip(self.stateful_callbacks, states, strict=False):
+            _set_callback_state(callback, state)
+        state = os.path.join(self.backup_dir, pointer["state"])
+        print(f"Resuming from {self.backup_dir}: epoch {epoch + 1}, after batch {batch}",
+              flush=True)  # fmt: skip
+        if batch == 0:
+            self._restore(state)
+            return
+        # Pass over the batches the earlier run trained, then restore its state.
+        self._skip, self._skipped, self._state = batch, 0, state
+        train_function = self.model.train_function
+        jax = keras.config.backend() == "jax"
 
-    def _save_model(self):
+        def skipping(*args):
+            if self._skipped < self._skip:
+                self._skipped += 1
+                if jax:  # (state, data): the data is drawn already
+                    return {}, args[0]
+                if hasattr(args[0], "get_next"):  # TensorFlow: the step draws its batches
+                    for _ in range(self.model.steps_per_execution):
+                        args[0].get_next()
+                return {}
+            return train_function(*args)
+
+        self.model.train_function = skipping
+        self._train_function = train_function
+
+    def _restore(self, state):
+        self.model.load_weights(os.path.join(state, "model.weights.h5"))
+        seeds = os.path.join(state, "seeds.npz")
+        if os.path.exists(seeds):
+            with np.load(seeds) as saved:
+                values = [saved[f"s{i}"] for i in range(len(saved.files))]
+            variables = self._seed_states()
+            if len(values) != len(variables):
+                raise ValueError(
+                    f"The backup in {self.backup_dir} holds {len(values)} random seed states; "
+                    f"the model has {len(variables)}"
+                )
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+        self._batches_done = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._state is not None:
+            if batch + 1 < self._skip:
+                return
+            # The last batch the earlier run trained: continue from its state.
+            self._restore(self._state)
+            self._state = None
+            self.model.train_function = self._train_function
+            self.model.reset_metrics()
+            self._last_batch_seen = batch
+            self._batches_seen_since_last_saving = 0
+            self._batches_done = batch + 1
+            return
+        self._batches_done = batch + 1
+        if self._should_save_on_batch(batch):
+            self._save_model(self._current_epoch, self._batches_done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._state is not None:  # stopped before the resumed batches were passed over
+            return
+        steps = (self.params or {}).get("steps")
+        finished = not self.model.stop_training or (steps and self._batches_done >= steps)
+        self._last_batch_seen = 0
+        if finished:
+            self._current_epoch = epoch + 1
+            if self.save_freq == "epoch" or self.model.stop_training:
+                self._save_model(epoch + 1, 0)
+        else:  # stopped early (time limit): the next run resumes at the next batch
+            self._save_model(epoch, self._batches_done)
+
+    def _save_model(self, epoch=None, batch=0):
         self._saves += 1
         if not self._chief:
             return
+        epoch = self._current_epoch if epoch is None else epoch
         os.makedirs(self.backup_dir, exist_ok=True)
         name = f"state-{self._saves}"
         staging = tempfile.mkdtemp(prefix=".tmp-", dir=self.backup_dir)
         self.model.save_weights(os.path.join(staging, "model.weights.h5"))
+        seeds = [keras.ops.convert_to_numpy(v.value) for v in self._seed_states()]
+        np.savez(os.path.join(staging, "seeds.npz"), **{f"s{i}": s for i, s in enumerate(seeds)})
         final = os.path.join(self.backup_dir, name)
         shutil.rmtree(final, ignore_errors=True)  # left by a run killed before its pointer moved
         os.rename(staging, final)
         pointer = {
             "state": name,
-            "epoch": self._current_epoch,
-            "batch": self._last_batch_seen,
+            "epoch": epoch,
+            "batch": batch,
             "saves": self._saves,
+            "callbacks": [_callback_state(c) for c in self.stateful_callbacks],
         }
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.backup_dir)
         with os.fdopen(fd, "w") as f:

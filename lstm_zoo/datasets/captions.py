@@ -231,7 +231,7 @@ def load_caption_folder(path, image_size=224, on_error="raise", max_images=None)
 
 
 def caption_dataset(images, captions, encode, batch_size, max_length=20, shuffle=False,
-                    seed=0, all_captions=None):  # fmt: skip
+                    seed=0, all_captions=None, clock=None):  # fmt: skip
     """A tf.data pipeline of `((images, input_ids), target_ids)` for teacher forcing.
 
     `encode(caption)` gives the caption's ids framed by the start and end ids
@@ -251,7 +251,13 @@ def caption_dataset(images, captions, encode, batch_size, max_length=20, shuffle
             validation loss). False: each pass pairs every image with one of
             its references drawn at random (seeded, new each pass), so the
             encoder runs once per image and pass. Default: `not shuffle`.
+        clock: A `lstm_zoo.training.EpochClock` among `fit`'s callbacks: the
+            order and the caption choice of epoch `e` are then functions of
+            `(seed, e)`, the same in a run resumed from a backup. Default: a
+            clock that counts the passes over the dataset.
     """
+    from lstm_zoo.training import EpochClock, epoch_order
+
     batch_size = positive_int("batch_size", batch_size)
     max_length = positive_int("max_length", max_length)
     if len(images) != len(captions):
@@ -273,24 +279,24 @@ def caption_dataset(images, captions, encode, batch_size, max_length=20, shuffle
     inputs = np.array([x + [0] * (width - len(x)) for _, x, _ in encoded], np.int32)
     targets = np.array([y + [-1] * (width - len(y)) for _, _, y in encoded], np.int32)
     images = tf.constant(np.asarray(images, np.uint8))
+    index_t, inputs_t, targets_t = tf.constant(index), tf.constant(inputs), tf.constant(targets)
+    clock = EpochClock() if clock is None else clock
     if all_captions:
-        dataset = tf.data.Dataset.from_tensor_slices((index, inputs, targets))
+        if shuffle:
+            dataset = epoch_order(len(index), seed, clock).map(
+                lambda row, draw: (tf.gather(index_t, row), tf.gather(inputs_t, row),
+                                   tf.gather(targets_t, row)))  # fmt: skip
+        else:
+            dataset = tf.data.Dataset.from_tensor_slices((index, inputs, targets))
     else:  # one random reference per image and pass
-        starts = np.searchsorted(index, np.arange(len(captions))).astype(np.int64)
-        counts = np.array([len(refs) for refs in captions], np.int64)
-        inputs_t, targets_t = tf.constant(inputs), tf.constant(targets)
+        starts = tf.constant(np.searchsorted(index, np.arange(len(captions))).astype(np.int64))
+        counts = tf.constant(np.array([len(refs) for refs in captions], np.int64))
 
-        def pick(slices, random):
-            i, start, count = slices
-            row = start + random % count
-            return i, tf.gather(inputs_t, row), tf.gather(targets_t, row)
+        def pick(i, draw):
+            row = tf.gather(starts, i) + draw % tf.gather(counts, i)
+            return tf.cast(i, tf.int32), tf.gather(inputs_t, row), tf.gather(targets_t, row)
 
-        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        items = tf.data.Dataset.from_tensor_slices(
-            (np.arange(len(captions), dtype=np.int32), starts, counts))
-        dataset = tf.data.Dataset.zip(items, draws).map(pick)
-    if shuffle:
-        dataset = dataset.shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
+        dataset = epoch_order(len(captions), seed, clock, shuffle=shuffle).map(pick)
     dataset = dataset.batch(batch_size)
     dataset = dataset.map(lambda i, x, y: ((tf.gather(images, i), x), y))
     return dataset.prefetch(tf.data.AUTOTUNE)

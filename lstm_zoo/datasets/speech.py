@@ -381,7 +381,8 @@ def split_by_speaker(utterances, test_speakers):
 
 
 def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, augment=False,
-                   noise_snr_db=(10.0, 40.0), gain_db=(-6.0, 6.0), speed=0.0):  # fmt: skip
+                   noise_snr_db=(10.0, 40.0), gain_db=(-6.0, 6.0), speed=0.0,
+                   clock=None):  # fmt: skip
     """Batches utterances as `((waveforms, lengths), labels)` for `SpeechRecognizer.fit`.
 
     Args:
@@ -389,9 +390,9 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, aug
         encode: Callable transcript -> list of label ids (1-based; 0 is the
             CTC blank), e.g. `SpeechRecognizer.encode_transcript`.
         batch_size: Utterances per batch (waveforms zero-padded).
-        shuffle: Reshuffle every epoch (seeded); training batches then group
-            utterances of similar length (five length buckets), so less time
-            goes to padding.
+        shuffle: A new order every epoch (seeded); training batches then
+            group utterances of similar length (five length buckets), so less
+            time goes to padding.
         seed: Seed for shuffling and augmentation.
         augment: Random gain (`gain_db`) and white noise at a random SNR
             (`noise_snr_db`), drawn per utterance and epoch.
@@ -399,24 +400,35 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, aug
             `[1 - speed, 1 + speed]` (linear-interpolation resampling, which
             shifts tempo and pitch together: Ko et al. 2015's speed
             perturbation); 0 turns it off.
+        clock: A `lstm_zoo.training.EpochClock` among `fit`'s callbacks: the
+            order and the augmentation of epoch `e` are then functions of
+            `(seed, e)`, the same in a run resumed from a backup. Default: a
+            clock that counts the passes over the dataset.
 
     Returns:
         `tf.data.Dataset` of `((float32 (B, S), int32 (B,)), int32 (B, U))`,
-        labels zero-padded.
+        labels zero-padded, of known length (batches per epoch).
     """
+    from lstm_zoo.training import EpochClock
+
     positive_int("batch_size", batch_size)
     if not 0.0 <= speed < 1.0:
         raise ValueError(f"Argument `speed` must be in [0, 1); received: speed={speed!r}")
     if not utterances:
         raise ValueError("Argument `utterances` is empty")
-    labels = [list(encode(u.transcript)) for u in utterances]
+    labels = [np.asarray(list(encode(u.transcript)), np.int32) for u in utterances]
     for u, ids in zip(utterances, labels, strict=False):
-        if not ids:
+        if not len(ids):
             raise ValueError(f"Transcript {u.transcript!r} ({u.path}) encodes to no labels")
+    clock = EpochClock() if clock is None else clock
+    count = len(utterances)
 
     def generate():
-        for u, ids in zip(utterances, labels, strict=False):
-            yield u.audio, np.int32(len(u.audio)), np.asarray(ids, np.int32)
+        epoch = clock.current() if (shuffle or augment) else 0
+        order = np.random.default_rng([seed, epoch]).permutation(count) if shuffle else range(count)
+        for position, i in enumerate(order):
+            audio = utterances[i].audio
+            yield audio, np.int32(len(audio)), labels[i], np.int64(epoch * count + position)
 
     dataset = tf.data.Dataset.from_generator(
         generate,
@@ -424,28 +436,34 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, aug
             tf.TensorSpec([None], tf.float32),
             tf.TensorSpec([], tf.int32),
             tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([], tf.int64),
         ),
     )
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(utterances))).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(utterances), seed=seed, reshuffle_each_iteration=True)
     if augment:
-        counter = tf.data.Dataset.counter()
-        dataset = tf.data.Dataset.zip((dataset, counter)).map(
-            lambda example, i: _augment(example, tf.stack([tf.cast(seed, tf.int64), i]),
-                                        noise_snr_db, gain_db, speed),  # fmt: skip
+        # Each draw is a function of the seed and the utterance's place in the
+        # stream of epochs: new every epoch, the same in a resumed run.
+        dataset = dataset.map(
+            lambda audio, length, ids, i: _augment(
+                (audio, length, ids), tf.stack([tf.cast(seed, tf.int64), i]),
+                noise_snr_db, gain_db, speed),
             num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    if shuffle and len(utterances) >= 8 * batch_size:
+        )  # fmt: skip
+    else:
+        dataset = dataset.map(lambda audio, length, ids, i: (audio, length, ids))
+    lengths = np.array([len(u.audio) for u in utterances])
+    if shuffle and count >= 8 * batch_size:
         # Batches of similar lengths waste less time on padding.
-        lengths = np.array([len(u.audio) for u in utterances])
         boundaries = sorted({int(b) for b in np.quantile(lengths, [0.2, 0.4, 0.6, 0.8])})
         dataset = dataset.bucket_by_sequence_length(
             lambda audio, length, ids: length, boundaries, [batch_size] * (len(boundaries) + 1),
             padded_shapes=([None], [], [None]),
         )
+        buckets = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+        batches = int(sum(math.ceil(n / batch_size) for n in buckets))
     else:
         dataset = dataset.padded_batch(batch_size, padded_shapes=([None], [], [None]))
+        batches = math.ceil(count / batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.map(lambda w, n, y: ((w, n), y)).prefetch(tf.data.AUTOTUNE)
 
 
