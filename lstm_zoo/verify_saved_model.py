@@ -3,9 +3,11 @@
 Run as a script (``python verify_saved_model.py DIR``; `lstm-zoo verify DIR`
 does this in a fresh subprocess). It needs only TensorFlow and NumPy. It:
 
-1. loads DIR with `tf.saved_model.load`,
-2. lists its signatures as `saved_model_cli show --all` does,
-3. checks that no op in the graph is device-specific (cuDNN),
+1. checks that no op in the graph is device-specific (cuDNN, or lstm_zoo's
+   fused CPU kernel), reading the graph itself,
+2. loads DIR with `tf.saved_model.load` (a graph that cannot load is a
+   failure, reported in one line),
+3. lists its signatures as `saved_model_cli show --all` does,
 4. runs every endpoint on the example inputs stored in
    `assets/lstm_zoo_examples.json` and compares the outputs with those
    recorded at export time.
@@ -46,6 +48,22 @@ def graph_op_types(saved_model_dir):
     return ops
 
 
+def _import_tensorflow():
+    """Imports TensorFlow and starts its runtime with the start-up log lines
+    hidden, with `lstm_zoo/_quiet.py` loaded from its file (this process may
+    not import the lstm_zoo package)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_quiet.py")
+    spec = importlib.util.spec_from_file_location("_verify_quiet", path)
+    quiet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quiet)
+    tensorflow = quiet.import_tensorflow()
+    with quiet.quiet_stderr(quiet.hiding_enabled()):
+        tensorflow.constant(0).numpy()  # the runtime's device probing
+    return tensorflow
+
+
 def _decode(entry, np):
     if entry["dtype"] == "string":
         return np.array([v.encode("latin-1") for v in entry["values"]], dtype=object).reshape(
@@ -60,17 +78,30 @@ def main(argv):
         return 2
     sys.meta_path.insert(0, _BlockLstmZoo())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import numpy as np
-    import tensorflow as tf
-
     directory = argv[1]
     if not os.path.isfile(os.path.join(directory, "saved_model.pb")):
         print(f"error: {directory} holds no saved_model.pb", file=sys.stderr)
         return 1
-    loaded = tf.saved_model.load(directory)
-    failures = 0
+    import numpy as np
 
-    print(f"MetaGraphDef with tag-set: 'serve' in {directory}")
+    tf = _import_tensorflow()
+    failures = 0
+    # The op check reads the graph itself, so it also answers for a graph
+    # that cannot load here (an op this process lacks).
+    op_types = graph_op_types(directory)
+    device_ops = sorted(op for op in op_types if DEVICE_SPECIFIC_OPS.match(op))
+    if device_ops:
+        failures += 1
+        print(f"FAIL device-specific ops in the graph: {device_ops}")
+    else:
+        print(f"ok   {len(op_types)} op types, none device-specific")
+    try:
+        loaded = tf.saved_model.load(directory)
+    except Exception as error:  # noqa: BLE001 - reported, not raised
+        print(f"FAIL cannot load {directory}: {str(error).strip().splitlines()[0]}")
+        return 1
+
+    print(f"\nMetaGraphDef with tag-set: 'serve' in {directory}")
     for key, fn in sorted(loaded.signatures.items()):
         print(f"\nsignature_def['{key}']:")
         print("  The given SavedModel SignatureDef contains the following input(s):")
@@ -79,14 +110,6 @@ def main(argv):
         print("  The given SavedModel SignatureDef contains the following output(s):")
         for out, spec in sorted(fn.structured_outputs.items()):
             print(f"    outputs['{out}'] dtype: {spec.dtype.name} shape: {spec.shape}")
-
-    op_types = graph_op_types(directory)
-    device_ops = sorted(op for op in op_types if DEVICE_SPECIFIC_OPS.match(op))
-    if device_ops:
-        failures += 1
-        print(f"\nFAIL device-specific ops in the graph: {device_ops}")
-    else:
-        print(f"\nok   {len(op_types)} op types, none device-specific")
 
     examples_path = os.path.join(directory, "assets", "lstm_zoo_examples.json")
     if not os.path.isfile(examples_path):
