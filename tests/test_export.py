@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from lstm_zoo.layers import LSTM1997
+from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.tf_only
 
@@ -192,25 +193,67 @@ def test_litert_conversion_matches_the_saved_model(tmp_path, model):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ([], "export needs --checkpoint"),
-        (["--checkpoint=/nonexistent/model.keras"], "no such file: /nonexistent/model.keras"),
+        ([], "lstm-zoo: error: export needs --checkpoint=PATH (a .keras file saved by `train`)"),
+        (["--checkpoint=/nonexistent/model.keras"],
+         "lstm-zoo: error: --checkpoint: no such file: /nonexistent/model.keras"),
     ],
 )
-def test_export_cli_errors_name_the_problem(args, message):
-    result = subprocess.run([sys.executable, "-m", "lstm_zoo.cli", "export", "toy", *args],
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert result.returncode == 2
-    assert message in result.stderr
+def test_export_cli_errors_name_the_problem(tmp_path, args, message):
+    result = run_cli(["export", "toy", *args, f"--base_dir={tmp_path / 'models'}"], cwd=tmp_path)
+    assert_one_line_error(result, message)
+    assert os.listdir(tmp_path) == []  # nothing written
 
 
 def test_export_cli_rejects_a_file_that_is_not_a_model(tmp_path):
     bad = tmp_path / "model.keras"
     bad.write_bytes(b"\x00not a zip archive")
-    result = subprocess.run(
-        [sys.executable, "-m", "lstm_zoo.cli", "export", "toy", f"--checkpoint={bad}",
-         f"--base_dir={tmp_path}"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert f"cannot load {bad}" in result.stderr
-    assert not (tmp_path / "toy").exists()
+    result = run_cli(["export", "toy", f"--checkpoint={bad}", f"--base_dir={tmp_path}"])
+    assert_one_line_error(result, f"lstm-zoo: error: --checkpoint: cannot load {bad} as a Keras")
+    assert os.listdir(tmp_path) == ["model.keras"]  # nothing written
+
+
+def test_export_cli_version_and_overwrite(tmp_path, model):
+    checkpoint = tmp_path / "model.keras"
+    model.save(checkpoint)
+    base = tmp_path / "models"
+    args = ["export", "toy", f"--checkpoint={checkpoint}", f"--base_dir={base}", "--version=3"]
+    first = run_cli(args)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.strip().splitlines()[-1] == str(base / "toy" / "3")
+    assert os.listdir(base / "toy") == ["3"]
+    pb = base / "toy" / "3" / "saved_model.pb"
+    before = (pb.stat().st_mtime_ns, pb.read_bytes())
+    refused = run_cli(args)
+    assert_one_line_error(refused, "lstm-zoo: error: Version 3 of 'toy' already exists")
+    assert "--overwrite" in refused.stderr
+    assert (pb.stat().st_mtime_ns, pb.read_bytes()) == before  # untouched
+    assert os.listdir(base / "toy") == ["3"]  # and no stray temporary folder
+    replaced = run_cli([*args, "--overwrite"])
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert pb.stat().st_mtime_ns != before[0]
+    assert os.listdir(base / "toy") == ["3"]
+    bad = run_cli([*args[:-1], "--version=0"])
+    assert_one_line_error(bad, "lstm-zoo: error: flag --version=0: 0 is not a positive integer")
+
+
+def test_verify_flags_device_specific_ops(tmp_path):
+    """A graph holding a cuDNN op fails `verify`, named, before anything runs."""
+    import tensorflow as tf
+
+    class CudnnModule(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
+        def serve(self, x):
+            # Traced, never run: a graph that only a GPU server could execute.
+            h = tf.zeros([1, tf.shape(x)[1], 4])
+            out = tf.raw_ops.CudnnRNNV3(input=tf.transpose(x, [1, 0, 2]), input_h=h,
+                                        input_c=h, params=tf.zeros([100]),
+                                        sequence_lengths=tf.fill([tf.shape(x)[0]], 1))  # fmt: skip
+            return {"outputs": out[0]}
+
+    module = CudnnModule()
+    path = tmp_path / "cudnn" / "1"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    result = run_cli(["verify", str(path)])
+    assert result.returncode == 1
+    assert "FAIL device-specific ops in the graph: ['CudnnRNNV3']" in result.stdout
+    assert "none device-specific" not in result.stdout
