@@ -68,6 +68,17 @@ def test_bad_corpus_files_fail_in_one_line(tmp_path, content, message):
     assert sorted(os.listdir(tmp_path)) == ["bad.txt"]  # nothing written
 
 
+def test_unreadable_corpus_file_fails_in_one_line(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("readable\n" * 100)
+    (corpus / "b.txt").mkdir()  # unreadable as a file, even by root
+    result = run_cli(["train", "language_model", f"--corpus={corpus}", *_small(tmp_path)])
+    line = assert_one_line_error(result, "lstm-zoo: error: Cannot read text file ")
+    assert line.endswith(f"{corpus / 'b.txt'}: Is a directory")
+    assert sorted(os.listdir(tmp_path)) == ["corpus"]  # nothing written
+
+
 def test_bad_split_flag(tmp_path):
     result = run_cli(["train", "language_model", "--split=0.5,0.1,x", *_small(tmp_path)])
     assert_one_line_error(result, "lstm-zoo: error: --split must be three numbers")

@@ -139,14 +139,58 @@ def test_unknown_folder_is_explained(tmp_path):
         speech.load_speech_folder(str(tmp_path))
 
 
-def test_tfds_spoken_digit_adapter_with_mock_data():
+def _peak_hz(audio, rate):
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    return np.argmax(spectrum) * rate / len(audio)
+
+
+def _tfds_examples(rate, items):
+    """`as_dataset_fn` for `tfds.testing.mock_data`: int16 tones with labels."""
+    import tensorflow as tf
+
+    def as_dataset(self, split, *args, **kwargs):
+        t = np.arange(int(0.25 * rate)) / rate
+        audio = [(8000 * np.sin(2 * np.pi * hz * t)).astype(np.int16) for _, hz in items]
+        labels = [label for label, _ in items]
+        return tf.data.Dataset.from_tensor_slices({"audio": np.stack(audio),
+                                                   "label": np.array(labels, np.int64)})
+
+    return as_dataset
+
+
+def test_tfds_spoken_digit_is_resampled_to_the_model_rate():
     tfds = pytest.importorskip("tensorflow_datasets")
-    with tfds.testing.mock_data(num_examples=5):
+    items = [(3, 440.0), (7, 1250.0)]  # (digit, tone) at spoken_digit's 8 kHz
+    with tfds.testing.mock_data(as_dataset_fn=_tfds_examples(8000, items)):
         loaded = speech.load_tfds_speech("spoken_digit", "/no/data_dir", sample_rate=16000)
-    assert len(loaded) == 5
-    assert all(u.transcript in speech.DIGIT_WORDS and u.sample_rate == 16000 for u in loaded)
+    assert [u.transcript for u in loaded] == ["three", "seven"]
+    for utterance, (_, hz) in zip(loaded, items, strict=True):
+        assert utterance.sample_rate == 16000
+        assert len(utterance.audio) == 4000  # 0.25 s at 16 kHz: twice the samples ...
+        assert abs(_peak_hz(utterance.audio, 16000) - hz) < 8  # ... and the same pitch
+        rms = np.sqrt(np.mean(utterance.audio**2))
+        assert abs(rms - 8000 / 32768 / np.sqrt(2)) < 0.005  # int16 scaled to [-1, 1]
     with pytest.raises(ValueError, match="name"):
         speech.load_tfds_speech("librispeech", "/no/data_dir")
+
+
+def test_tfds_speech_commands_leaves_out_silence_and_unknown():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    names = tfds.builder("speech_commands").info.features["label"].names
+    assert "_silence_" in names and "_unknown_" in names
+    words = [("yes", 440.0), ("_silence_", 50.0), ("no", 880.0), ("_unknown_", 300.0),
+             ("stop", 660.0)]  # fmt: skip
+    items = [(names.index(word), hz) for word, hz in words]
+    with tfds.testing.mock_data(as_dataset_fn=_tfds_examples(16000, items)):
+        loaded = speech.load_tfds_speech("speech_commands", "/no/data_dir", sample_rate=8000)
+    assert [u.transcript for u in loaded] == ["yes", "no", "stop"]
+    for utterance, hz in zip(loaded, (440.0, 880.0, 660.0), strict=True):
+        assert utterance.sample_rate == 8000 and len(utterance.audio) == 2000
+        assert abs(_peak_hz(utterance.audio, 8000) - hz) < 8
+    only_noise = [(names.index("_silence_"), 50.0), (names.index("_unknown_"), 300.0)]
+    with tfds.testing.mock_data(as_dataset_fn=_tfds_examples(16000, only_noise)):
+        with pytest.raises(ValueError, match="has no usable examples"):
+            speech.load_tfds_speech("speech_commands", "/no/data_dir")
 
 
 def test_batches_pad_and_keep_lengths_and_labels():

@@ -82,13 +82,15 @@ class Net:
         self.p_phi = u(units) if (peephole and forget_gate) else None
 
 
-def forward(net, x, s0=None, y0=None):
+def forward(net, x, s0=None, y0=None, recurrent_mask=None):
     """Runs one sequence batch through the net.
 
     Args:
         net: A `Net`.
         x: (batch, T, input_dim) inputs.
         s0, y0: optional initial cell states / outputs (batch, units).
+        recurrent_mask: optional (batch, units) factors on the fed-back cell
+            outputs, the same at every step (Keras' recurrent dropout).
 
     Returns:
         dict with per-step arrays `y_c`, `s_c` (batch, T, units), `y_in`,
@@ -119,7 +121,7 @@ def forward(net, x, s0=None, y0=None):
         )
     }
     for t in range(steps):
-        recurrent = [y_c]
+        recurrent = [y_c if recurrent_mask is None else y_c * recurrent_mask]
         if net.cells_and_gates:
             recurrent += [y_in] + ([y_phi] if net.forget_gate else []) + [y_out]
         r = np.concatenate([x[:, t, :]] + recurrent + [np.ones((batch, 1))], axis=1)
