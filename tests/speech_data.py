@@ -38,3 +38,18 @@ def write_wavs(folder, utterances, names=None, subtype="PCM_16", fmt="WAV"):
         soundfile.write(path, u.audio, u.sample_rate, subtype=subtype, format=fmt)
         paths.append(path)
     return paths
+
+
+def write_tone_corpus(folder, count, held, seed):
+    """A manifest corpus of `count` tone utterances at 8 kHz in `folder`: the
+    first `held` have speaker "held" (the test speaker), the rest "seen";
+    `labels.txt` lists the two tone words. Returns `folder`."""
+    utts = tone_utterances(count, rate=8000, seed=seed)
+    paths = write_wavs(folder, utts)
+    with open(os.path.join(folder, "manifest.tsv"), "w") as f:
+        for i, (path, u) in enumerate(zip(paths, utts, strict=True)):
+            speaker = "held" if i < held else "seen"
+            f.write(f"{os.path.basename(path)}\t{u.transcript}\t{speaker}\n")
+    with open(os.path.join(folder, "labels.txt"), "w") as f:
+        f.write("low\nhigh\n")
+    return folder

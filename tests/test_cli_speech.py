@@ -1,27 +1,19 @@
 """`lstm-zoo train speech` end to end on a generated corpus: train, evaluate, export."""
 
 import json
-import os
 
 import pytest
 
 from lstm_zoo.applications.speech_metrics import word_error_rate
 from tests.cli import assert_one_line_error, run_cli
-from tests.speech_data import tone_utterances, write_wavs
+from tests.speech_data import write_tone_corpus
 
 pytestmark = pytest.mark.tf_only
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tones")
-    utts = tone_utterances(120, rate=8000, seed=5)
-    paths = write_wavs(folder, utts)
-    with open(folder / "manifest.tsv", "w") as f:
-        for i, (path, u) in enumerate(zip(paths, utts, strict=True)):
-            f.write(f"{os.path.basename(path)}\t{u.transcript}\t{'held' if i < 20 else 'seen'}\n")
-    (folder / "labels.txt").write_text("low\nhigh\n")
-    return folder
+    return write_tone_corpus(tmp_path_factory.mktemp("tones"), 120, held=20, seed=5)
 
 
 def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.cli import CLI, run_cli
-from tests.speech_data import tone_utterances, write_wavs
+from tests.speech_data import write_tone_corpus
 
 pytestmark = pytest.mark.tf_only
 
@@ -131,14 +131,7 @@ def test_language_model_stopped_by_its_budget_resumes_at_the_next_batch(tmp_path
 
 @pytest.fixture(scope="module")
 def tones(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tones")
-    utts = tone_utterances(100, rate=8000, seed=7)
-    paths = write_wavs(folder, utts)
-    with open(folder / "manifest.tsv", "w") as f:
-        for i, (path, u) in enumerate(zip(paths, utts, strict=True)):
-            f.write(f"{os.path.basename(path)}\t{u.transcript}\t{'held' if i < 10 else 'seen'}\n")
-    (folder / "labels.txt").write_text("low\nhigh\n")
-    return folder
+    return write_tone_corpus(tmp_path_factory.mktemp("tones"), 100, held=10, seed=7)
 
 
 def test_speech_resumes_mid_epoch(tmp_path, tones):
