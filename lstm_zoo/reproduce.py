@@ -157,15 +157,23 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
     # gate biases (with Keras' default initialisers the modern setting left the
     # cells' state drifting and failed more often: 1/3 to 2/3 of the trials of
     # 4, 5 and 6a stuck at the trivial answer).
-    uniform = keras.initializers.RandomUniform(-spec.init_range, spec.init_range, seed=seed)
+    # One initializer per weight tensor, each with its own seed: a Keras
+    # initializer with an integer seed draws the same numbers at every call,
+    # so a shared one gave tensors of one shape equal draws.
+    seeds = np.random.SeedSequence(seed).generate_state(5)
+
+    def uniform(index):
+        return keras.initializers.RandomUniform(-spec.init_range, spec.init_range,
+                                                seed=int(seeds[index]))  # fmt: skip
+
     cell_kwargs = {
-        "kernel_initializer": uniform,
-        "recurrent_initializer": uniform,
-        "bias_initializer": uniform,
+        "kernel_initializer": uniform(0),
+        "recurrent_initializer": uniform(1),
+        "bias_initializer": uniform(2),
         "input_gate_bias": spec.input_gate_bias and list(spec.input_gate_bias),
         "output_gate_bias": spec.output_gate_bias and list(spec.output_gate_bias),
     }
-    dense_kwargs = {"kernel_initializer": uniform, "bias_initializer": uniform}
+    dense_kwargs = {"kernel_initializer": uniform(3), "bias_initializer": uniform(4)}
     if setting == "paper":
         cell_kwargs.update(recurrent_input="cells_and_gates", gradient="truncated")
     inputs = keras.Input((None, inputs_dim))
