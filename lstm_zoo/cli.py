@@ -977,8 +977,24 @@ def _apply_config(path):
             raise flags.Error(f"--config: key {key!r} in {path}: {error}") from None
 
 
+HELP_FLAGS = ("--help", "-h", "-?", "--helpshort")
+
+
+def _print_help():
+    """The usage line and the flags of `lstm-zoo` with their defaults (absl's own
+    `--help` would list the flags of the console-script module: none)."""
+    module = FLAGS.find_module_defining_flag("units")
+    lines = FLAGS.module_help(module).splitlines()
+    flags_text = "\n".join(line for line in lines if line.startswith(" "))  # not the path
+    print(f"{USAGE}\n\nflags (a flag serves the commands its text names):\n{flags_text}")
+
+
 def parse_flags(argv):
-    """absl flag parsing with one-line errors (exit status 2)."""
+    """absl flag parsing with one-line errors (exit status 2); `--help` lists
+    the flags and exits 0."""
+    if any(arg in HELP_FLAGS for arg in argv[1:]):
+        _print_help()
+        sys.exit(0)
     try:
         rest = FLAGS(argv)
         if FLAGS.config in MODEL_CONFIGS:

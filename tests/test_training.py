@@ -292,3 +292,57 @@ def test_config_file_sets_flags_and_command_line_wins(tmp_path):
                    "--backup_dir="])  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "LSTM1997(2," in result.stdout and "64 training sequences" in result.stdout
+
+
+def test_backup_restores_plateau_counters_and_seed_states(tmp_path):
+    """A restart decides as the uninterrupted run would: the plateau counters of
+    `ReduceLROnPlateau` and the dropout layers' seed states come back with the
+    weights (Keras' `save_weights` keeps neither)."""
+    import keras
+    import numpy as np
+
+    from lstm_zoo.layers import LSTM1997
+    from lstm_zoo.training import AtomicBackupAndRestore
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((None, 2)), LSTM1997(4, dropout=0.3, seed=1),
+                              keras.layers.Dense(1)])  # fmt: skip
+        m.compile("adam", "mse")
+        return m
+
+    x, y = np.ones((32, 5, 2), "float32"), np.ones((32, 1), "float32")
+    trained = model()
+    plateau = keras.callbacks.ReduceLROnPlateau("loss", patience=5)
+    backup = AtomicBackupAndRestore(str(tmp_path), delete_checkpoint=False, callbacks=[plateau])
+    trained.fit(x, y, epochs=3, verbose=0, callbacks=[plateau, backup])
+    seeds = [v.numpy().copy() for v in trained.variables if "seed_generator_state" in v.path]
+    assert seeds and np.isfinite(plateau.best)  # a fresh callback starts at inf
+
+    restored = model()
+    fresh = keras.callbacks.ReduceLROnPlateau("loss", patience=5)
+    callback = AtomicBackupAndRestore(str(tmp_path), delete_checkpoint=False, callbacks=[fresh])
+    for c in (fresh, callback):  # in fit's order: the plateau resets itself first
+        c.set_model(restored)
+        c.on_train_begin()
+    assert (fresh.wait, fresh.best, fresh.cooldown_counter) == (
+        plateau.wait, plateau.best, plateau.cooldown_counter)
+    again = [v.numpy() for v in restored.variables if "seed_generator_state" in v.path]
+    for a, b in zip(again, seeds, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(restored.optimizer.iterations) == 3
+    with pytest.raises(ValueError, match="Argument `callbacks` holds Callback"):
+        AtomicBackupAndRestore(str(tmp_path), callbacks=[keras.callbacks.Callback()])
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["train", "adding", "--help"], ["train", "speech", "-h"]]
+)
+def test_help_lists_the_flags_and_exits_0(args):
+    result = run_cli(args)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == USAGE
+    for flag in ("--units", "--length", "--max_minutes", "--save_freq", "--backup_dir"):
+        assert any(line.startswith(f"  {flag}: ") for line in lines), flag
+    assert "(default: '100')" in result.stdout  # --length's default
