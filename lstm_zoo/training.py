@@ -13,6 +13,7 @@
 - `TimeLimit`: stops training when a wall-time budget is spent.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -335,7 +336,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         if not self.model.built:
             raise ValueError("The model must be built before fit() to restore a backup.")
         if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+            # Under a tf.distribute strategy its variables belong in its scope.
+            strategy = getattr(self.model, "distribute_strategy", None)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                self.model.optimizer.build(self.model.trainable_variables)
         epoch, batch = pointer["epoch"], pointer.get("batch", 0)
         self.model._initial_epoch = epoch
         self._current_epoch = epoch

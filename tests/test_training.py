@@ -85,7 +85,8 @@ def _free_ports(n):
     return ports
 
 
-def test_two_local_multi_worker_processes_train_together(tmp_path):
+def _run_workers(args):
+    """`lstm-zoo ARGS` as the two workers of a loopback cluster; their stdouts."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     processes = []
@@ -94,9 +95,6 @@ def test_two_local_multi_worker_processes_train_together(tmp_path):
             os.environ,
             TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
         )
-        args = ["train", "adding", "--distribution=multi_worker", "--train_sequences=512",
-                "--epochs=2", "--batch_size=32", f"--save_path={tmp_path / 'model.keras'}",
-                f"--backup_dir={tmp_path / 'backup'}", *SMALL]  # fmt: skip
         processes.append(subprocess.Popen(CLI + args, env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True))  # fmt: skip
     outputs = []
@@ -104,6 +102,16 @@ def test_two_local_multi_worker_processes_train_together(tmp_path):
         out, err = process.communicate(timeout=900)
         assert process.returncode == 0, err[-3000:]
         outputs.append(out)
+    return outputs
+
+
+MULTI_WORKER = ["train", "adding", "--distribution=multi_worker", "--train_sequences=512",
+                "--epochs=2", "--batch_size=32", *SMALL]  # fmt: skip
+
+
+def test_two_local_multi_worker_processes_train_together(tmp_path):
+    outputs = _run_workers([*MULTI_WORKER, f"--save_path={tmp_path / 'model.keras'}",
+                            f"--backup_dir={tmp_path / 'backup'}"])  # fmt: skip
     assert all("2 replica(s)" in out for out in outputs)
     # Synchronous data parallelism: both workers report the same global losses.
     epochs = [re.findall(r"Epoch \d+/2 - 16 steps - loss: [\d.e-]+", out) for out in outputs]
@@ -123,6 +131,33 @@ def test_two_local_multi_worker_processes_train_together(tmp_path):
     # Both workers ran the same number of synchronous steps.
     steps = [int(re.search(r"optimizer steps (\d+)", out).group(1)) for out in outputs]
     assert steps[0] == steps[1] == 2 * 16
+
+
+def test_multi_worker_run_stopped_mid_epoch_resumes_at_the_next_batch(tmp_path):
+    """The multi-worker loop resumes mid-epoch too: a run stopped by its budget
+    after one batch, started again, ends with the uninterrupted run's weights."""
+    whole = _run_workers([*MULTI_WORKER, f"--save_path={tmp_path / 'whole.keras'}",
+                          f"--backup_dir={tmp_path / 'b1'}"])  # fmt: skip
+    args = [*MULTI_WORKER, f"--save_path={tmp_path / 'resumed.keras'}",
+            f"--backup_dir={tmp_path / 'b2'}"]  # fmt: skip
+    _run_workers([*args, "--max_minutes=0"])
+    with open(tmp_path / "b2" / "latest.json") as f:
+        pointer = json.load(f)
+    assert (pointer["epoch"], pointer["batch"]) == (0, 1)
+    resumed = _run_workers(args)
+    assert all("epoch 1, after batch 1" in out for out in resumed)
+    steps = [int(re.search(r"optimizer steps (\d+)", out).group(1)) for out in whole + resumed]
+    assert steps == [32] * 4  # no batch trained twice, none left out
+
+    import keras
+    import numpy as np
+
+    import lstm_zoo  # noqa: F401
+
+    a, b = (keras.saving.load_model(tmp_path / n, safe_mode=True) for n in ("whole.keras",
+                                                                          "resumed.keras"))
+    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(y, x, rtol=0, atol=1e-6)
 
 
 def test_is_chief(monkeypatch):
