@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from lstm_zoo.layers import LSTM1997, LSTM1997Cell, paper_g, paper_h, staggered_gate_biases
-from tests.conftest import gradients
+from tests.conftest import BACKEND, gradients
 from tests.layers import reference as ref
 
 CONFIGS = {
@@ -53,7 +53,18 @@ def test_default_weight_layout_contract():
     assert cell.output_size == 5
 
 
+# On the PyTorch backend, Keras 3.15's `ops.matmul` computes two float64
+# tensors in float32 (`result_type(float64, float64)` is float32 there:
+# keras-team/keras#23704), so the float64 comparisons with the NumPy paper
+# net cannot hold to 1e-10. Strict: the mark fails once Keras fixes it.
+KERAS_FLOAT64_MATMUL = pytest.mark.xfail(
+    BACKEND == "torch", reason="keras-team/keras#23704: float64 matmul in float32 on torch",
+    strict=True,
+)
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
+@KERAS_FLOAT64_MATMUL
 def test_forward_matches_numpy_reference(name):
     config = CONFIGS[name]
     net = make_net(config)
@@ -71,6 +82,7 @@ def test_forward_matches_numpy_reference(name):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
+@KERAS_FLOAT64_MATMUL
 def test_truncated_gradient_matches_reference_and_differs_from_full(name):
     config = CONFIGS[name]
     net = make_net(config, seed=2)
@@ -93,6 +105,7 @@ def test_truncated_gradient_matches_reference_and_differs_from_full(name):
 
 
 @pytest.mark.parametrize("name", ["default", "cells_and_gates", "forget_peephole_gates"])
+@KERAS_FLOAT64_MATMUL
 def test_full_gradient_matches_finite_differences(name):
     config = CONFIGS[name]
     net = make_net(config, seed=5)
