@@ -313,16 +313,6 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         with open(path) as f:
             return json.load(f)
 
-    @classmethod
-    def position(cls, backup_dir):
-        """`(epoch, batch)` a run with this backup folder would resume at."""
-        path = os.path.join(backup_dir, cls.POINTER)
-        if not os.path.exists(path):
-            return 0, 0
-        with open(path) as f:
-            pointer = json.load(f)
-        return pointer["epoch"], pointer.get("batch", 0)
-
     def on_train_begin(self, logs=None):
         self._load_model()
 
@@ -421,11 +411,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         else:  # stopped early (time limit): the next run resumes at the next batch
             self._save_model(epoch, self._batches_done)
 
-    def _save_model(self, epoch=None, batch=0):
+    def _save_model(self, epoch, batch):
         self._saves += 1
         if not self._chief:
             return
-        epoch = self._current_epoch if epoch is None else epoch
         os.makedirs(self.backup_dir, exist_ok=True)
         name = f"state-{self._saves}"
         staging = tempfile.mkdtemp(prefix=".tmp-", dir=self.backup_dir)

@@ -450,9 +450,9 @@ def speech_dataset(utterances, encode, batch_size=16, shuffle=False, seed=0, aug
         )  # fmt: skip
     else:
         dataset = dataset.map(lambda audio, length, ids, i: (audio, length, ids))
-    lengths = np.array([len(u.audio) for u in utterances])
     if shuffle and count >= 8 * batch_size:
         # Batches of similar lengths waste less time on padding.
+        lengths = np.array([len(u.audio) for u in utterances])
         boundaries = sorted({int(b) for b in np.quantile(lengths, [0.2, 0.4, 0.6, 0.8])})
         dataset = dataset.bucket_by_sequence_length(
             lambda audio, length, ids: length, boundaries, [batch_size] * (len(boundaries) + 1),
