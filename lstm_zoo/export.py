@@ -240,6 +240,25 @@ def export_saved_model(
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+def export_model(model, name, base_dir="saved_models", version=None, overwrite=False,
+                 metadata=None, endpoints=None):
+    """`export_saved_model` with each kind of model's own defaults.
+
+    An application (a model with `serving_endpoints()`) brings its endpoints
+    and examples (raw text, audio or image bytes in, text out); string ops
+    and CTC decoding do not compile with XLA, so its functions are not
+    jitted. Other models get the default endpoint, XLA-compiled.
+    """
+    own = hasattr(model, "serving_endpoints")
+    if own and endpoints is None:
+        endpoints = model.serving_endpoints()
+    return export_saved_model(
+        model, name, base_dir=base_dir, version=version, overwrite=overwrite,
+        endpoints=endpoints, examples=model.serving_examples() if own else None,
+        jit_compile=not own, metadata=metadata,
+    )  # fmt: skip
+
+
 def _publish(staged, model_dir, version, overwrite):
     """Renames the staged SavedModel into its version folder (atomic)."""
     if version is not None:

@@ -19,7 +19,6 @@ import os
 import shutil
 import tempfile
 import time
-import weakref
 
 import keras
 import numpy as np
@@ -33,8 +32,8 @@ def get_strategy(name="default", tpu=None):
     """Returns a `tf.distribute` strategy by name.
 
     Args:
-        name: `"default"` (one device), `"mirrored"` (all local GPUs, or the
-            CPU), `"multi_worker"` (workers from the `TF_CONFIG` environment
+        name: `"default"` (one device), `"mirrored"` (all local GPUs, or
+            without a GPU every logical CPU), `"multi_worker"` (workers from the `TF_CONFIG` environment
             variable) or `"tpu"`.
         tpu: TPU address (`grpc://...` or a TPU name) for `name="tpu"`; `None`
             or `"local"` for a TPU VM.
@@ -49,7 +48,11 @@ def get_strategy(name="default", tpu=None):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # All local GPUs; without one, every logical CPU (one unless configured).
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy(
+            None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")]
+        )
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(
@@ -80,17 +83,17 @@ def is_chief():
     return task_type == "worker" and index == 0 and "chief" not in config.get("cluster", {})
 
 
-def fit_multi_worker(model, strategy, dataset, epochs, global_batch_size, callbacks=()):
+def fit_multi_worker(model, strategy, dataset, epochs, callbacks=()):
     """A plain training loop for `MultiWorkerMirroredStrategy`.
 
     Keras 3's `fit` fails under that strategy (keras-team/keras#20585: the
     all-reduces of its first-batch build and of its logs); this loop runs
-    `strategy.run` on each global batch with the model's squared-error loss
-    averaged over the global batch, lets the Keras optimizer all-reduce the
-    gradients, and drives the same Keras callbacks (`on_train_begin`, batch and
-    epoch ends), so backups, CSV logs and time limits behave as under `fit`.
-    Only the mean-squared-error regression that `train` entry points compile
-    is supported here.
+    `strategy.run` on each global batch: the model's own `compute_loss`
+    (the compiled loss, or the application's, scaled by the replica count
+    as Keras does), its gradient, and the Keras optimizer, which all-reduces
+    the gradients. It drives the same Keras callbacks (`on_train_begin`,
+    batch and epoch ends), so backups, CSV logs and time limits behave as
+    under `fit`.
 
     Returns:
         The per-epoch mean training losses of this call.
@@ -100,33 +103,33 @@ def fit_multi_worker(model, strategy, dataset, epochs, global_batch_size, callba
     distributed = strategy.experimental_distribute_dataset(dataset)
 
     @tf.function
-    def train_step(x, y):
-        def replica_step(x, y):
+    def train_step(data):
+        def replica_step(data):
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
             with tf.GradientTape() as tape:
                 prediction = model(x, training=True)
-                per_example = tf.reduce_mean(
-                    tf.square(prediction - tf.cast(y, prediction.dtype)), -1
-                )
-                loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+                loss = model.compute_loss(x=x, y=y, y_pred=prediction,
+                                          sample_weight=sample_weight, training=True)  # fmt: skip
             grads = tape.gradient(loss, model.trainable_variables)
             model.optimizer.apply(grads, model.trainable_variables)
             return loss
 
-        return strategy.reduce("SUM", strategy.run(replica_step, args=(x, y)), axis=None)
+        return strategy.reduce("SUM", strategy.run(replica_step, args=(data,)), axis=None)
 
     callbacks = keras.callbacks.CallbackList(list(callbacks), model=model)
     model.stop_training = False
     model._initial_epoch = 0
     # As in fit, callbacks may wrap `train_function` (a resumed backup passes
     # over the batches trained before the restart).
-    model.train_function = lambda batch: {"loss": float(train_step(*batch))}
+    model.train_function = lambda batch: {"loss": float(train_step(batch))}
     callbacks.on_train_begin()
     losses = []
     for epoch in range(model._initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
         total, steps = 0.0, 0
-        for step, (x, y) in enumerate(distributed):
-            logs = model.train_function((x, y))
+        for step, batch in enumerate(distributed):
+            callbacks.on_train_batch_begin(step)
+            logs = model.train_function(batch)
             if logs:
                 total, steps = total + logs["loss"], steps + 1
             callbacks.on_train_batch_end(step, logs)
@@ -480,251 +483,165 @@ class TimeLimit(keras.callbacks.Callback):
             self.stopped_early = True
 
 
-@keras.saving.register_keras_serializable(package="lstm_zoo")
-class StatefulStream(keras.Model):
-    """Wraps a model so that `fit` carries its recurrent state from batch to batch.
+class Run:
+    """The one training driver of every recipe (`lstm-zoo train TASK`).
 
-    For truncated BPTT over one continuous stream (`lstm_zoo.datasets.text.
-    stream_dataset`): the final states of batch `i` become the initial states
-    of batch `i + 1` (no gradient flows between them). The wrapped model must
-    take `initial_states=` and `return_states=True` and offer
-    `zero_states(batch_size)`, as `lstm_zoo.applications.LanguageModel` does.
-    The states are non-trainable variables of this wrapper, so backups made
-    during `fit` restore them too. Use with `ResetStreamStates` to start
-    every epoch from zero states.
+    It owns what every run shares, read from a `RunConfig`:
 
-    Args:
-        model: The stream model; its layers (and weights) are shared.
-        batch_size: The fixed number of parallel rows of the stream.
-    """
+    - the `tf.distribute` strategy (`config.distribution`): build and compile
+      the model inside `run.scope()`; `run.fit` uses Keras' `fit`, or
+      `fit_multi_worker` under `MultiWorkerMirroredStrategy`;
+    - the working directory, with a fixed layout: `config.json` (the run's
+      configuration), `log.csv` (per-epoch logs, appended across restarts),
+      `tensorboard/`, `backup/` (`AtomicBackupAndRestore`: a run killed at
+      any moment and started again with the same command resumes where it
+      stopped), `model.keras` (saved atomically) and `metrics.json`;
+    - the time budget (`config.max_minutes`, `TimeLimit`);
+    - the export (`config.export`, `config.base_dir`, `config.version`) with
+      the model's card.
 
-    def __init__(self, model, batch_size, **kwargs):
-        super().__init__(**kwargs)
-        self.model = model
-        self.batch_size = positive_int("batch_size", batch_size)
-        self.state_variables = [
-            [
-                self.add_weight(
-                    shape=tuple(state.shape),
-                    initializer="zeros",
-                    trainable=False,
-                    name=f"state_{i}_{j}",
-                )  # fmt: skip
-                for j, state in enumerate(layer_states)
-            ]
-            for i, layer_states in enumerate(model.zero_states(batch_size))
-        ]
-
-    def build(self, input_shape):
-        if not self.model.built:
-            self.model.build(input_shape)
-        self.built = True
-
-    def call(self, inputs, training=False):
-        states = [[v.value for v in layer] for layer in self.state_variables]
-        outputs, final = self.model(
-            inputs, initial_states=states, return_states=True, training=training
-        )
-        for layer_vars, layer_states in zip(self.state_variables, final, strict=True):
-            for variable, value in zip(layer_vars, layer_states, strict=True):
-                variable.assign(keras.ops.stop_gradient(value))
-        return outputs
-
-    def reset_states(self):
-        """Sets every carried state to zero."""
-        for layer in self.state_variables:
-            for variable in layer:
-                variable.assign(keras.ops.zeros_like(variable))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "model": keras.saving.serialize_keras_object(self.model),
-            "batch_size": self.batch_size,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config["model"] = keras.saving.deserialize_keras_object(config["model"])
-        return cls(**config)
-
-
-@keras.saving.register_keras_serializable(package="lstm_zoo")
-class ResetStreamStates(keras.callbacks.Callback):
-    """Zeroes a `StatefulStream`'s carried states at each epoch (and every N batches).
+    Only the chief of a multi-worker cluster writes files.
 
     Args:
-        every: `None` to carry the state through the whole epoch (Zaremba et
-            al.), or reset it before every `every`-th batch (1: each batch
-            starts from zero states, as the 1997 paper resets its cells at
-            the start of every sequence).
+        task: The command's name (`"adding"`, `"speech"`, ...), the default
+            name of the export.
+        config: The recipe's `RunConfig`.
+        workdir: The run's folder (made if missing).
     """
 
-    def __init__(self, every=None):
-        super().__init__()
-        self.every = None if every is None else positive_int("every", every)
+    def __init__(self, task, config, workdir):
+        self.task = task
+        self.config = config
+        self.workdir = os.path.abspath(workdir)
+        self.chief = is_chief()
+        self.strategy = get_strategy(config.distribution, tpu=config.tpu)
+        self.seconds = None
+        keras.utils.set_random_seed(config.seed)
+        if self.chief:
+            os.makedirs(self.workdir, exist_ok=True)
+            _write_json(self.path("config.json"), {"task": task, **config.to_dict()})
 
-    def get_config(self):
-        return {"every": self.every}
+    def path(self, name):
+        """The path of `name` inside the working directory."""
+        return os.path.join(self.workdir, name)
 
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.every is not None and batch % self.every == 0 and batch > 0:
-            self.model.reset_states()
+    def scope(self):
+        """The strategy's scope: build and compile models inside it."""
+        return self.strategy.scope()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.model.reset_states()
+    @property
+    def replicas(self):
+        """Replicas that share each global batch."""
+        return self.strategy.num_replicas_in_sync
 
+    def dataset(self, dataset):
+        """`dataset` of global batches, sharded by element across workers."""
+        return distribute_options(dataset) if self.config.distribution != "default" else dataset
 
-_EVAL_STEPS = weakref.WeakKeyDictionary()  # one traced evaluation step per model
+    def callbacks(self, stateful=()):
+        """Time limit, CSV log, TensorBoard and backup; the backup also saves
+        the state of the `stateful` callbacks (plateau counters)."""
+        config = self.config
+        callbacks = [TimeLimit(config.max_minutes * 60.0)]
+        if self.chief:
+            callbacks.append(keras.callbacks.CSVLogger(self.path("log.csv"), append=True))
+        if config.tensorboard and self.chief:
+            callbacks.append(keras.callbacks.TensorBoard(self.path("tensorboard"),
+                                                         write_graph=False))  # fmt: skip
+        if config.backup:
+            save_freq = "epoch" if config.save_freq == 0 else config.save_freq
+            callbacks.append(AtomicBackupAndRestore(self.path("backup"), save_freq=save_freq,
+                                                    callbacks=stateful))  # fmt: skip
+        return callbacks
 
+    def fit(self, model, train, validation_data=None, callbacks=(), stateful=()):
+        """Trains `model` (compiled in `scope()`) for `config.epochs` epochs.
 
-def _eval_step(model):
-    import tensorflow as tf
+        Args:
+            model: The model to train.
+            train: A `tf.data.Dataset` of global batches (`x`, `y`).
+            validation_data: Passed to Keras' `fit`.
+            callbacks: The recipe's own callbacks (run before the loggers,
+                so they can add to the epoch logs).
+            stateful: Callbacks among `callbacks` whose state the backup
+                saves.
 
-    @tf.function
-    def step(x, y, states):
-        logits, states = model(x, initial_states=states, return_states=True, training=False)
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            tf.cast(y, tf.int32), tf.cast(logits, tf.float32)
-        )
-        return tf.reduce_sum(tf.cast(losses, tf.float64)), states
+        Returns:
+            The training seconds.
+        """
+        callbacks = [*callbacks, *self.callbacks(stateful)]
+        start = time.time()
+        if self.config.distribution == "multi_worker":
+            # Keras 3 fit() fails under MultiWorkerMirroredStrategy (keras#20585).
+            fit_multi_worker(model, self.strategy, train, self.config.epochs, callbacks)
+        else:
+            model.fit(train, epochs=self.config.epochs, validation_data=validation_data,
+                      callbacks=callbacks, shuffle=False, verbose=2)  # fmt: skip
+        self.seconds = time.time() - start
+        steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        print(f"trained {self.seconds:.0f} s, {steps} steps", flush=True)
+        return self.seconds
 
-    return step
+    def finish(self, model, metrics, card=None, endpoints=None, name=None):
+        """Writes `metrics.json`, saves `model.keras` and exports (chief only).
 
+        Args:
+            model: The trained model.
+            metrics: The final metrics (a JSON-ready dict).
+            card: The model card (export metadata); by default the model's
+                `model_card()`, or a plain one.
+            endpoints: Serving endpoints of the export (default: the
+                model's own, or Keras' default endpoint).
+            name: Name of the export (default: the task).
 
-def cross_entropy_summary(nats, unit="token"):
-    """`"X nats/unit, perplexity P, B bits/unit"` for a mean cross-entropy in nats."""
-    import math
+        Returns:
+            The export's path, or `None`.
+        """
+        if not self.chief:
+            return None
+        facts = {"metrics": metrics, "training": {"seconds": self.seconds,
+                                                   "config": self.config.to_dict()}}
+        if card is None:
+            card = model.model_card(**facts) if hasattr(model, "model_card") else \
+                {"application": self.task, "config": model.get_config(), **facts}  # fmt: skip
+        _write_json(self.path("metrics.json"), {
+            "metrics": metrics, "seconds": self.seconds, "parameters": model.count_params(),
+            **{k: v for k, v in card.items() if k not in ("metrics", "config")},
+        })  # fmt: skip
+        save_model(model, self.path("model.keras"))
+        if not self.config.export:
+            return None
+        from lstm_zoo._quiet import hiding_enabled, quiet_stderr
+        from lstm_zoo.export import export_model
 
-    return (
-        f"{nats:.4f} nats/{unit}, perplexity {math.exp(min(nats, 700.0)):.2f}, "
-        f"{nats / math.log(2):.4f} bits/{unit}"
-    )
-
-
-def evaluate_stream(model, dataset, reset_every=None):
-    """Mean cross-entropy (nats per token) of a model over a token stream.
-
-    The state is carried across the batches of `dataset` (as made by
-    `stream_dataset`, every batch the same size) and starts from zero; every
-    target token counts once.
-
-    Args:
-        model: A model with `zero_states`, `initial_states=` and
-            `return_states=True` (`LanguageModel`).
-        dataset: `(inputs, targets)` batches of int token ids.
-        reset_every: `None` to carry the state through the whole stream, or
-            restart from zero states every `reset_every` batches (evaluate a
-            model the way `ResetStreamStates(every)` trained it).
-
-    Returns:
-        `(nats_per_token, token_count)`.
-    """
-    step = _EVAL_STEPS.get(model)
-    if step is None:
-        step = _EVAL_STEPS[model] = _eval_step(model)
-    total, count, states = 0.0, 0, None
-    for index, (x, y) in enumerate(dataset):
-        if states is None or (reset_every and index % reset_every == 0):
-            states = model.zero_states(int(x.shape[0]))
-        loss, states = step(x, y, states)
-        total += float(loss)
-        count += int(np.prod(y.shape))
-    if count == 0:
-        raise ValueError("Argument `dataset` is empty: nothing to evaluate")
-    return total / count, count
-
-
-class StreamValidation(keras.callbacks.Callback):
-    """Adds the validation cross-entropy and perplexity of a stream to each epoch's logs.
-
-    Put it before `CSVLogger`, `TensorBoard` and checkpoint callbacks so they
-    see `val_nats`, `val_perplexity` and `val_bits`.
-
-    Args:
-        model: The model to evaluate (for a `StatefulStream`, the wrapped one).
-        dataset: A `stream_dataset` of the validation split.
-        reset_every: As for `evaluate_stream`.
-        unit: What a token is, for the printed line (`"word"`, `"char"`).
-    """
-
-    def __init__(self, model, dataset, reset_every=None, unit="token"):
-        super().__init__()
-        self.unit = unit
-        self.eval_model = model
-        self.dataset = dataset
-        self.reset_every = reset_every
-        self.history = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        import math
-
-        nats, _ = evaluate_stream(self.eval_model, self.dataset, self.reset_every)
-        values = {"val_nats": nats, "val_perplexity": math.exp(min(nats, 700.0)),
-                  "val_bits": nats / math.log(2.0)}  # fmt: skip
-        self.history.append(values)
-        if logs is not None:
-            logs.update(values)
-        print(f"epoch {epoch + 1}: validation {cross_entropy_summary(nats, self.unit)}", flush=True)
-
-
-class TranscriptionEvaluation(keras.callbacks.Callback):
-    """Adds `{prefix}loss`, `{prefix}label_error_rate`, `{prefix}word_error_rate`
-    and `{prefix}sentence_accuracy` to the epoch logs (so CSVLogger, TensorBoard
-    and ReduceLROnPlateau see them), decoding `dataset` with
-    `model.evaluate_transcripts`. It replaces `fit(validation_data=...)`, which
-    would run the network over the same data a second time.
-
-    Args:
-        model: A model with `evaluate_transcripts(dataset, beam_width)`
-            (`SpeechRecognizer`).
-        dataset: `((waveforms, lengths), labels)` batches.
-        beam_width: 1 (greedy, default) or a beam width.
-        prefix: Prefix of the log keys.
-    """
-
-    def __init__(self, model, dataset, beam_width=1, prefix="val_"):
-        super().__init__()
-        self.recognizer = model
-        self.dataset = dataset
-        self.beam_width = beam_width
-        self.prefix = prefix
-
-    def on_epoch_end(self, epoch, logs=None):
-        result = self.recognizer.evaluate_transcripts(self.dataset, self.beam_width)
-        keys = ("loss", "label_error_rate", "word_error_rate", "sentence_accuracy")
-        values = {f"{self.prefix}{k}": result[k] for k in keys}
-        if logs is not None:
-            logs.update(values)
-        print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()), flush=True)
+        with quiet_stderr(hiding_enabled()):  # TensorFlow's INFO lines of tracing and XLA
+            path = export_model(model, name or self.task, base_dir=self.config.base_dir,
+                                version=self.config.version, metadata=card,
+                                endpoints=endpoints)  # fmt: skip
+        print(f"exported {path}", flush=True)
+        return path
 
 
-class CaptionEvaluation(keras.callbacks.Callback):
-    """Adds `{prefix}bleu_1`..`{prefix}bleu_4` and `{prefix}cider_d` (of captions
-    generated by `model.evaluate_captions`) to the epoch logs, so CSVLogger and
-    TensorBoard see them. Put it before the loggers.
+def _write_json(path, value):
+    """Writes JSON atomically."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+    with os.fdopen(fd, "w") as f:
+        json.dump(value, f, indent=1, default=str)
+    os.replace(tmp, path)
 
-    Args:
-        model: A model with `evaluate_captions(images, references, beam_width)`
-            (`ImageCaptioner`).
-        images: Images to caption.
-        references: For each image, its reference captions.
-        beam_width: 1 (greedy, default) or a beam width.
-        prefix: Prefix of the log keys.
-    """
 
-    def __init__(self, model, images, references, beam_width=1, prefix="val_"):
-        super().__init__()
-        self.captioner = model
-        self.images = images
-        self.references = references
-        self.beam_width = beam_width
-        self.prefix = prefix
+def save_model(model, path):
+    """Saves a `.keras` file atomically (never a half-written model file)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    staging = os.path.join(directory, f".tmp-{os.getpid()}.keras")
+    model.save(staging)
+    os.replace(staging, path)
+    print(f"saved {path}", flush=True)
 
-    def on_epoch_end(self, epoch, logs=None):
-        result = self.captioner.evaluate_captions(self.images, self.references, self.beam_width)
-        keys = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "cider_d")
-        values = {f"{self.prefix}{k}": result[k] for k in keys}
-        if logs is not None:
-            logs.update(values)
-        print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()), flush=True)
+
+def random_tenth(items, seed):
+    """`(tenth, rest)`: a random tenth of `items` (at least one) and the others."""
+    order = np.random.default_rng(seed).permutation(len(items))
+    cut = max(1, len(items) // 10)
+    return [items[i] for i in order[:cut]], [items[i] for i in order[cut:]]

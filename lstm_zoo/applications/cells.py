@@ -8,8 +8,7 @@ template (its config with `units` replaced builds each layer's cell).
 import keras
 
 from lstm_zoo.layers.lstm1997 import LSTM1997
-
-CELLS = ("lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru")
+from lstm_zoo.run_config import CELLS  # noqa: F401  (re-exported)
 
 
 def check_cell(cell):

@@ -13,7 +13,7 @@ SHAKESPEARE = os.path.join(SHARED, "tinyshakespeare", "input.txt")
 
 @pytest.mark.skipif(not os.path.isdir(FSDD), reason="../shared/data/fsdd is absent")
 def test_fsdd_loads_four_speakers_of_500_digits_at_8_khz():
-    from lstm_zoo.datasets import speech
+    from lstm_zoo.applications.speech import data as speech
 
     utterances = speech.load_fsdd(FSDD)
     speakers = sorted({u.speaker for u in utterances})
@@ -27,7 +27,7 @@ def test_fsdd_loads_four_speakers_of_500_digits_at_8_khz():
 
 @pytest.mark.skipif(not os.path.isfile(SHAKESPEARE), reason="../shared/data is absent")
 def test_tinyshakespeare_split_matches_nanogpt():
-    from lstm_zoo.datasets import text
+    from lstm_zoo.applications.language_model.model import data as text
 
     corpus = text.load_corpus(SHAKESPEARE, split=[0.9, 0.1, 0.0])
     assert len(corpus["train"]) == 1_003_854 and len(corpus["valid"]) == 111_540

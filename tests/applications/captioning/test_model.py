@@ -14,14 +14,14 @@ import pytest
 import tensorflow as tf
 
 from lstm_zoo.applications import get_model
-from lstm_zoo.applications.image_captioner import (
+from lstm_zoo.applications.captioning.model import (
     END_ID,
     START_ID,
     ImageCaptioner,
     build_vocabulary,
 )
-from lstm_zoo.datasets import shapes
-from lstm_zoo.datasets.captions import caption_dataset
+from lstm_zoo.applications.captioning import shapes
+from lstm_zoo.applications.captioning.data import caption_dataset
 
 pytestmark = pytest.mark.tf_only
 
@@ -191,7 +191,7 @@ def test_a_short_training_run_raises_bleu_by_looking_at_the_images(trained):
     assert len(set(after["hypotheses"])) > 10
     exact = np.mean([h in r for h, r in zip(after["hypotheses"], refs, strict=True)])
     assert after["exact_match"] == pytest.approx(exact) and exact > 0.0
-    from lstm_zoo.applications.caption_metrics import corpus_bleu
+    from lstm_zoo.applications.captioning.metrics import corpus_bleu
 
     shifted = corpus_bleu(refs[1:] + refs[:1], after["hypotheses"])
     assert shifted[3] < after["bleu_4"] - 0.1

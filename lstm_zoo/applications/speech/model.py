@@ -16,12 +16,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lstm_zoo.applications import speech_metrics
+from lstm_zoo.applications.base import Application, global_sum
 from lstm_zoo.applications.cells import check_cell, recurrent_layer, serialize_cell
-from lstm_zoo.applications.spec_augment import SpecAugment
-from lstm_zoo.applications.speech_features import SpeechFeatures
+from lstm_zoo.applications.speech import metrics as speech_metrics
+from lstm_zoo.applications.speech.data import DIGIT_WORDS
+from lstm_zoo.applications.speech.features import SpeechFeatures
+from lstm_zoo.applications.speech.spec_augment import SpecAugment
 from lstm_zoo.checks import positive_int
-from lstm_zoo.datasets.speech import DIGIT_WORDS
 
 #: Named label sets: (labels, label_type).
 LABEL_SETS = {
@@ -32,7 +33,7 @@ LABEL_TYPES = ("words", "characters", "phones")
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
-class SpeechRecognizer(keras.Model):
+class SpeechRecognizer(Application, keras.Model):
     """Raw waveforms in, CTC label logits out; decoding to transcripts.
 
     features (`SpeechFeatures`) -> [bidirectional recurrent layer -> dropout]
@@ -168,7 +169,8 @@ class SpeechRecognizer(keras.Model):
     # Training ---------------------------------------------------------------
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Mean CTC loss per utterance (`keras.ops.ctc_loss`, blank 0) plus layer losses.
+        """Mean CTC loss per utterance of the global batch (`keras.ops.ctc_loss`, blank 0)
+        plus layer losses.
 
         `y` holds label ids 1..N, zero-padded.
         """
@@ -176,11 +178,19 @@ class SpeechRecognizer(keras.Model):
         labels = tf.cast(y, tf.int32)
         label_lengths = tf.math.count_nonzero(labels, axis=1, dtype=tf.int32)
         frame_lengths = self.features.frame_lengths(lengths)
-        losses = keras.ops.ctc_loss(labels, tf.cast(y_pred, tf.float32), label_lengths,
-                                    frame_lengths, mask_index=0)  # fmt: skip
+        logits = tf.cast(y_pred, tf.float32)
+        # A replica may get no utterance of a small last batch; CTC fails on none.
+        losses = tf.cond(
+            tf.shape(labels)[0] > 0,
+            lambda: keras.ops.ctc_loss(labels, logits, label_lengths, frame_lengths,
+                                       mask_index=0),
+            lambda: tf.zeros([0], tf.float32) + 0.0 * tf.reduce_sum(logits),
+        )  # fmt: skip
         if sample_weight is not None:
             losses = losses * tf.cast(tf.reshape(sample_weight, [-1]), losses.dtype)
-        loss = tf.reduce_mean(losses)
+        # The mean over the global batch: the replicas' gradients are summed.
+        count = global_sum(tf.cast(tf.shape(losses)[0], losses.dtype))
+        loss = tf.reduce_sum(losses) / tf.maximum(count, 1.0)
         if self.losses:
             loss = loss + tf.add_n(self.losses)
         return loss
@@ -322,6 +332,16 @@ class SpeechRecognizer(keras.Model):
         rate = self.sample_rate
         waveforms = (0.1 * rng.standard_normal((2, rate))).astype(np.float32)
         return {"transcribe": [[waveforms, np.array([rate, rate // 2], np.int32)]]}
+
+    application = "speech"
+
+    def default_optimizer(self, learning_rate=None, clip_norm=5.0):
+        """Adam (learning rate 0.001) with the gradient norm clipped at 5 (0: none)."""
+        return keras.optimizers.Adam(learning_rate or 0.001, global_clipnorm=clip_norm or None)
+
+    def card_facts(self):
+        return {"cell": serialize_cell(self.cell), "sample_rate": self.sample_rate,
+                "labels": list(self.labels)}  # fmt: skip
 
     def get_config(self):
         return {

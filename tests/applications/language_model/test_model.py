@@ -10,12 +10,12 @@ import keras
 import numpy as np
 import pytest
 
-from lstm_zoo.applications.language_model import (
+from lstm_zoo.applications.language_model.model import (
     CONFIGS,
     LanguageModel,
     summed_sequence_crossentropy,
 )
-from lstm_zoo.layers.text_tokenizer import TextTokenizer
+from lstm_zoo.applications.text_tokenizer import TextTokenizer
 
 pytestmark = pytest.mark.tf_only
 
@@ -45,7 +45,7 @@ def _nll(model, ids):
 
 
 def test_uniform_model_has_perplexity_equal_to_vocabulary_size(tokenizer):
-    from lstm_zoo.datasets.text import stream_dataset
+    from lstm_zoo.applications.language_model.data import stream_dataset
     from lstm_zoo.training import evaluate_stream
 
     model = _model(tokenizer)
@@ -59,7 +59,7 @@ def test_uniform_model_has_perplexity_equal_to_vocabulary_size(tokenizer):
 
 @pytest.mark.parametrize("cell", ["lstm1997", "keras_lstm", "keras_gru", "lstm1997_forget_gate"])
 def test_stream_evaluation_carries_state_like_one_long_pass(tokenizer, cell):
-    from lstm_zoo.datasets.text import stream_dataset
+    from lstm_zoo.applications.language_model.data import stream_dataset
     from lstm_zoo.training import evaluate_stream
 
     model = _model(tokenizer, cell=cell)
@@ -189,7 +189,7 @@ def test_keras_file_round_trip_with_custom_cell(tokenizer, tmp_path):
 
 def test_short_training_beats_the_unigram_baseline():
     """A small model on part of the embedded corpus, trained by the CLI's recipe."""
-    from lstm_zoo.datasets.text import embedded_corpus, stream_dataset, unigram_cross_entropy
+    from lstm_zoo.applications.language_model.data import embedded_corpus, stream_dataset, unigram_cross_entropy
     from lstm_zoo.training import (
         ResetStreamStates,
         StatefulStream,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lstm_zoo.datasets import text
+from lstm_zoo.applications.language_model.model import data as text
 
 pytestmark = pytest.mark.tf_only
 
@@ -116,7 +116,7 @@ def test_unigram_cross_entropy_by_hand():
 
 
 def test_token_streams_of_a_corpus():
-    from lstm_zoo.layers.text_tokenizer import TextTokenizer
+    from lstm_zoo.applications.text_tokenizer import TextTokenizer
 
     corpus = {"train": "a b c\n" * 40, "valid": "a b\n" * 20, "test": ""}
     tokenizer = TextTokenizer.adapt_from_text(corpus["train"])

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lstm_zoo.applications.caption_metrics import cider_d, corpus_bleu
-from lstm_zoo.datasets import shapes
+from lstm_zoo.applications.captioning.metrics import cider_d, corpus_bleu
+from lstm_zoo.applications.captioning import shapes
 from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.tf_only

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lstm_zoo.applications.caption_metrics import cider_d, corpus_bleu
+from lstm_zoo.applications.captioning.metrics import cider_d, corpus_bleu
 
 
 def test_papineni_clipped_unigram_precision():

@@ -5,6 +5,7 @@ each cost 1) over sparse sequences does the counting; a rate is the summed
 distance over the summed reference length, as speech papers report it.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -61,3 +62,34 @@ def sentence_accuracy(references, hypotheses):
     pairs = zip(references, hypotheses, strict=True)
     same = [" ".join(r.split()) == " ".join(h.split()) for r, h in pairs]
     return float(np.mean(same))
+
+
+class TranscriptionEvaluation(keras.callbacks.Callback):
+    """Adds `{prefix}loss`, `{prefix}label_error_rate`, `{prefix}word_error_rate`
+    and `{prefix}sentence_accuracy` to the epoch logs (so CSVLogger, TensorBoard
+    and ReduceLROnPlateau see them), decoding `dataset` with
+    `model.evaluate_transcripts`. It replaces `fit(validation_data=...)`, which
+    would run the network over the same data a second time.
+
+    Args:
+        model: A model with `evaluate_transcripts(dataset, beam_width)`
+            (`SpeechRecognizer`).
+        dataset: `((waveforms, lengths), labels)` batches.
+        beam_width: 1 (greedy, default) or a beam width.
+        prefix: Prefix of the log keys.
+    """
+
+    def __init__(self, model, dataset, beam_width=1, prefix="val_"):
+        super().__init__()
+        self.recognizer = model
+        self.dataset = dataset
+        self.beam_width = beam_width
+        self.prefix = prefix
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = self.recognizer.evaluate_transcripts(self.dataset, self.beam_width)
+        keys = ("loss", "label_error_rate", "word_error_rate", "sentence_accuracy")
+        values = {f"{self.prefix}{k}": result[k] for k in keys}
+        if logs is not None:
+            logs.update(values)
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()), flush=True)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from lstm_zoo.layers.text_tokenizer import OOV_TOKEN, TextTokenizer
+from lstm_zoo.applications.text_tokenizer import OOV_TOKEN, TextTokenizer
 
 pytestmark = pytest.mark.tf_only  # string tensors are TensorFlow's
 

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from lstm_zoo.datasets.speech import Utterance
+from lstm_zoo.applications.speech.data import Utterance
 
 TONES = {"low": 300.0, "high": 1500.0}
 

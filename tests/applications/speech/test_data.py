@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from lstm_zoo.datasets import speech
+from lstm_zoo.applications.speech import data as speech
 from tests.speech_data import tone_utterances, write_wavs
 
 pytestmark = pytest.mark.tf_only

@@ -20,11 +20,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lstm_zoo.applications import caption_metrics
+from lstm_zoo.applications.base import Application, global_sum
+from lstm_zoo.applications.captioning import metrics as caption_metrics
+from lstm_zoo.applications.captioning.data import normalize_caption, resize_image
 from lstm_zoo.applications.cells import check_cell, recurrent_layer, serialize_cell
+from lstm_zoo.applications.text_tokenizer import EOS_TOKEN, OOV_TOKEN, TextTokenizer
 from lstm_zoo.checks import positive_int
-from lstm_zoo.datasets.captions import normalize_caption, resize_image
-from lstm_zoo.layers.text_tokenizer import EOS_TOKEN, OOV_TOKEN, TextTokenizer
 
 START_TOKEN = "<start>"
 START_ID, END_ID = 1, 2  # 0 is the out-of-vocabulary token
@@ -106,7 +107,7 @@ def build_encoder(encoder, image_size, weights=None, name="encoder"):
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
-class ImageCaptioner(keras.Model):
+class ImageCaptioner(Application, keras.Model):
     """Images in, next-word logits out; greedy and beam-search captioning.
 
     encoder -> dense image embedding, layer-normalised (the decoder's input
@@ -417,6 +418,34 @@ class ImageCaptioner(keras.Model):
                   rng.integers(0, 256, (self.image_size,) * 2 + (1,), dtype=np.uint8)]  # fmt: skip
         encoded = [tf.io.encode_png(image).numpy() for image in images]
         return {"caption": [[np.array(encoded, dtype=object)]]}
+
+    application = "captioning"
+
+    def default_optimizer(self, learning_rate=None, clip_norm=5.0):
+        """Adam (learning rate 0.001) with the gradient norm clipped at 5 (0: none)."""
+        return keras.optimizers.Adam(learning_rate or 0.001, global_clipnorm=clip_norm or None)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Next-word cross-entropy averaged over the words of the global batch
+        (padding, -1, ignored), plus layer losses; a compiled loss replaces it."""
+        if self._compile_loss is not None:
+            return super().compute_loss(x, y, y_pred, sample_weight, training)
+        labels = tf.cast(y, tf.int32)
+        valid = tf.cast(labels >= 0, tf.float32)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            tf.maximum(labels, 0), tf.cast(y_pred, tf.float32)
+        )
+        if sample_weight is not None:
+            valid = valid * tf.cast(tf.reshape(sample_weight, [-1, 1]), tf.float32)
+        count = global_sum(tf.reduce_sum(valid))
+        loss = tf.reduce_sum(losses * valid) / tf.maximum(count, 1.0)
+        if self.losses:
+            loss = loss + tf.add_n(self.losses)
+        return loss
+
+    def card_facts(self):
+        return {"cell": serialize_cell(self.cell), "image_size": self.image_size,
+                "vocabulary_size": self.vocabulary_size}  # fmt: skip
 
     def get_config(self):
         return {

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from lstm_zoo.datasets import shapes
+from lstm_zoo.applications.captioning import shapes
 
 
 def _measure(image):

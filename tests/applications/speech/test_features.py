@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstm_zoo.applications.speech_features import SpeechFeatures
+from lstm_zoo.applications.speech.features import SpeechFeatures
 
 pytestmark = pytest.mark.tf_only
 

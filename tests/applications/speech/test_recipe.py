@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lstm_zoo.applications.speech_metrics import word_error_rate
+from lstm_zoo.applications.speech.metrics import word_error_rate
 from tests.cli import assert_one_line_error, run_cli
 from tests.speech_data import write_tone_corpus
 

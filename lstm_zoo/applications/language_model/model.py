@@ -16,25 +16,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lstm_zoo.applications.base import Application
 from lstm_zoo.applications.cells import check_cell, recurrent_layer, serialize_cell
+from lstm_zoo.applications.language_model.config import ADAM_LEARNING_RATE, CONFIGS, MODEL_KEYS
+from lstm_zoo.applications.text_tokenizer import EOS_TOKEN, TextTokenizer
 from lstm_zoo.checks import positive_int
-from lstm_zoo.layers.text_tokenizer import EOS_TOKEN, TextTokenizer
-
-#: The paper's three configurations (model and training hyper-parameters).
-#: `num_steps` is the unroll length, `decay_after` the epochs at the full
-#: learning rate, after which it is multiplied by `decay` every epoch.
-CONFIGS = {
-    "small": dict(num_layers=2, units=200, dropout=0.0, init_scale=0.1, num_steps=20,
-                  batch_size=20, learning_rate=1.0, clip_norm=5.0, epochs=13, decay_after=4,
-                  decay=0.5),
-    "medium": dict(num_layers=2, units=650, dropout=0.5, init_scale=0.05, num_steps=35,
-                   batch_size=20, learning_rate=1.0, clip_norm=5.0, epochs=39, decay_after=6,
-                   decay=1 / 1.2),
-    "large": dict(num_layers=2, units=1500, dropout=0.65, init_scale=0.04, num_steps=35,
-                  batch_size=20, learning_rate=1.0, clip_norm=10.0, epochs=55, decay_after=14,
-                  decay=1 / 1.15),
-}  # fmt: skip
-MODEL_KEYS = ("num_layers", "units", "dropout", "init_scale")
 
 
 def _state_sizes(cell):
@@ -43,7 +29,7 @@ def _state_sizes(cell):
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
-class LanguageModel(keras.Model):
+class LanguageModel(Application, keras.Model):
     """Stacked-LSTM language model over word or character tokens.
 
     embedding -> dropout -> [recurrent layer -> dropout] x `num_layers` ->
@@ -335,6 +321,36 @@ class LanguageModel(keras.Model):
                 [prompts, np.int32(8), np.float32(1.0), np.int32(5), np.int32(7)],
             ],
         }
+
+    application = "language_model"
+
+    def default_optimizer(self, learning_rate=None, optimizer="sgd", clip_norm=None):
+        """The recipe's optimizer: `"sgd"` (Zaremba et al.: the size's learning
+        rate, 1.0, and gradient-norm clip) or `"adam"` (learning rate 0.002).
+
+        Args:
+            learning_rate: Overrides the default learning rate.
+            optimizer: `"sgd"` or `"adam"`.
+            clip_norm: Global gradient-norm clip (default: the size's; 0: none).
+        """
+        size = CONFIGS[self.config_name or "small"]
+        clip = size["clip_norm"] if clip_norm is None else clip_norm
+        if optimizer == "adam":
+            return keras.optimizers.Adam(learning_rate or ADAM_LEARNING_RATE,
+                                         global_clipnorm=clip or None)  # fmt: skip
+        if optimizer != "sgd":
+            raise ValueError(f"Argument `optimizer` must be 'sgd' or 'adam'; received: "
+                             f"{optimizer!r}")  # fmt: skip
+        return keras.optimizers.SGD(learning_rate or size["learning_rate"],
+                                    global_clipnorm=clip or None)  # fmt: skip
+
+    def default_loss(self):
+        """Cross-entropy summed over the unrolled steps (Zaremba et al.)."""
+        return summed_sequence_crossentropy
+
+    def card_facts(self):
+        return {"cell": serialize_cell(self.cell), "level": self.tokenizer.level,
+                "vocabulary_size": self.vocabulary_size}  # fmt: skip
 
     def get_config(self):
         config = {

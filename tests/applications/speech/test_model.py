@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from lstm_zoo.applications import speech_metrics
-from lstm_zoo.applications.speech_recognizer import SpeechRecognizer
-from lstm_zoo.datasets.speech import speech_dataset
+from lstm_zoo.applications.speech import metrics as speech_metrics
+from lstm_zoo.applications.speech.model import SpeechRecognizer
+from lstm_zoo.applications.speech.data import speech_dataset
 from tests.speech_data import tone_utterances
 
 pytestmark = pytest.mark.tf_only
@@ -140,7 +140,7 @@ def test_padding_does_not_change_an_utterance(cell):
 @pytest.mark.parametrize("cell", ["lstm1997", "keras_lstm"])
 def test_unmasked_bidirectional_equals_the_masked_keras_layer(cell):
     """`_bidirectional` against `Bidirectional(x, mask=...)`: outputs and gradients."""
-    from lstm_zoo.applications.speech_recognizer import _bidirectional
+    from lstm_zoo.applications.speech.model import _bidirectional
 
     keras.utils.set_random_seed(4)
     model = _model(cell=cell, num_layers=1, units=5)

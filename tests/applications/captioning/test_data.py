@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lstm_zoo.datasets import captions
+from lstm_zoo.applications.captioning import data as captions
 
 pytestmark = pytest.mark.tf_only
 

@@ -1,0 +1,87 @@
+"""The speech recogniser's sizes and its recipe configuration
+(`lstm-zoo train speech`)."""
+
+import dataclasses
+
+from lstm_zoo.run_config import CELLS, RunConfig, option
+
+#: Named model sizes. `graves2013` is the paper's (and `SpeechRecognizer`'s
+#: default); `small` is the recipe's, sized for a CPU.
+SIZES = {
+    "small": dict(num_layers=2, units=128),
+    "graves2013": dict(num_layers=3, units=250),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechConfig(RunConfig):
+    """A deep bidirectional LSTM with CTC trained on waveforms and transcripts.
+    `num_layers` and `units` left `None` take the `size`'s values."""
+
+    data: str = option(
+        None, "A manifest .tsv/.csv (path, transcript[, speaker]), a folder holding one, an "
+        "FSDD or LibriSpeech folder, or tfds:spoken_digit / tfds:speech_commands prepared in "
+        "--tfds_data_dir (default: the synthesised eSpeak NG digit corpus).", kind="str",
+    )  # fmt: skip
+    tfds_data_dir: str = option(None, "TFDS data_dir for --data=tfds:NAME (no download).",
+                                kind="str")
+    synth_dir: str = option("data/spoken_digits", "Folder of the synthesised digit corpus "
+                            "(made on first use).")
+    synth_utterances: int = option(4000, "Utterances of the synthesised corpus.", lower=10)
+    add_synthesized: bool = option(False, "With --data, also train on the synthesised corpus.")
+    test_speakers: tuple = option(
+        None, "Speakers held out for testing (a name ending in '/' is a prefix). Default: the "
+        "held-out voices of the synthesised corpus (test/), else a random tenth of the "
+        "utterances.", kind="list",
+    )  # fmt: skip
+    sample_rate: int = option(None, "Model sampling rate in Hz (default 8000 for FSDD and "
+                              "spoken_digit, else 16000); other rates are resampled.",
+                              lower=1000, kind="int")
+    labels: str = option("digits", "Label set: digits (words), characters, or a file of labels, "
+                         "one per line (phones or words).")
+    label_type: str = option(None, "How transcripts split into labels (default: the label "
+                             "set's).", choices=("words", "characters", "phones"), kind="str")
+    size: str = option("small", "Named model size (layers x units per direction): "
+                       + ", ".join(f"{k} {v['num_layers']}x{v['units']}"
+                                   for k, v in SIZES.items()) + ".", choices=tuple(SIZES))
+    cell: str = option("lstm1997", "Recurrent cell of the model.", choices=CELLS)
+    num_layers: int = option(None, "Bidirectional layers (default: the size's).", lower=1,
+                             kind="int")
+    units: int = option(None, "Cells per direction (default: the size's).", lower=1, kind="int")
+    dropout: float = option(0.0, "Dropout between layers.", lower=0.0, upper=0.99)
+    input_gate_bias: float = option(None, "Initial input-gate bias of the 1997 cells "
+                                    "(negative: the paper's remedy for internal state drift).",
+                                    kind="float")
+    beam_width: int = option(8, "Beam width for evaluation and export (1: greedy).", lower=1)
+    augment: bool = option(True, "Random gain and noise on the training audio.")
+    speed_perturbation: float = option(0.0, "With --augment, play training audio at random "
+                                       "speeds in [1-x, 1+x] (0: off).", lower=0.0, upper=0.5)
+    spec_augment: bool = option(False, "SpecAugment frequency and time masks on the training "
+                                "features (2 bands of up to 8 channels, 2 spans of up to 10 "
+                                "frames).")
+    vtlp: float = option(0.0, "Stretch each training utterance's spectrum by a random factor in "
+                         "[1-x, 1+x] (vocal tract length perturbation; 0: off).", lower=0.0,
+                         upper=0.49)
+    num_cepstra: int = option(0, "Feed the first N mel-frequency cepstral coefficients instead "
+                              "of the 40 log-mel channels (0: log-mel).", lower=0, upper=40)
+    floor_db: float = option(0.0, "Add a noise floor this many dB below each utterance's peak "
+                             "to the filterbank powers (0: none).", lower=0.0)
+    upper_hz: float = option(None, "Highest filterbank edge in Hz (default: half the sample "
+                             "rate).", lower=0.0, kind="float")
+    min_learning_rate: float = option(0.0, "The learning rate, halved when the validation loss "
+                                      "stalls, stops at this value (0: no limit).", lower=0.0)
+    on_error: str = option("raise", "Bad audio files: stop with the file's name, or skip them "
+                           "with a warning.", choices=("raise", "skip"))
+    batch_size: int = option(16, "Global mini-batch size.", lower=1)
+    epochs: int = option(40, "Most passes over the training set.", lower=1)
+    learning_rate: float = option(0.001, "Adam learning rate.", lower=0.0)
+    clip_norm: float = option(5.0, "Gradient-norm clip (0: none). Keras clips each replica's "
+                              "gradient before summing them, so under several replicas an "
+                              "active clip gives other updates than one device.", lower=0.0)
+    max_minutes: float = option(20.0, "Wall-time budget for training, in minutes.", lower=0.0)
+
+    def model_size(self):
+        """`{"num_layers": ..., "units": ...}`: the size's, with the fields that are set."""
+        size = dict(SIZES[self.size])
+        size.update({k: getattr(self, k) for k in size if getattr(self, k) is not None})
+        return size

@@ -1,0 +1,1 @@
+"""The adding problem's recipe: `config.AddingConfig` and `recipe.train`."""
