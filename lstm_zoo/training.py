@@ -33,8 +33,8 @@ def get_strategy(name="default", tpu=None):
 
     Args:
         name: `"default"` (one device), `"mirrored"` (all local GPUs, or
-            without a GPU every logical CPU), `"multi_worker"` (workers from the `TF_CONFIG` environment
-            variable) or `"tpu"`.
+            without a GPU every logical CPU), `"multi_worker"` (workers from
+            the `TF_CONFIG` environment variable) or `"tpu"`.
         tpu: TPU address (`grpc://...` or a TPU name) for `name="tpu"`; `None`
             or `"local"` for a TPU VM.
 
@@ -506,7 +506,8 @@ class Run:
         task: The command's name (`"adding"`, `"speech"`, ...), the default
             name of the export.
         config: The recipe's `RunConfig`.
-        workdir: The run's folder (made if missing).
+        workdir: The run's folder (made when training starts, so input that
+            fails before leaves nothing behind).
     """
 
     def __init__(self, task, config, workdir):
@@ -517,9 +518,6 @@ class Run:
         self.strategy = get_strategy(config.distribution, tpu=config.tpu)
         self.seconds = None
         keras.utils.set_random_seed(config.seed)
-        if self.chief:
-            os.makedirs(self.workdir, exist_ok=True)
-            _write_json(self.path("config.json"), {"task": task, **config.to_dict()})
 
     def path(self, name):
         """The path of `name` inside the working directory."""
@@ -569,6 +567,9 @@ class Run:
         Returns:
             The training seconds.
         """
+        if self.chief:  # the first file of the run: bad data has failed before
+            os.makedirs(self.workdir, exist_ok=True)
+            _write_json(self.path("config.json"), {"task": self.task, **self.config.to_dict()})
         callbacks = [*callbacks, *self.callbacks(stateful)]
         start = time.time()
         if self.config.distribution == "multi_worker":

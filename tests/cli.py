@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-CLI = [sys.executable, "-m", "lstm_zoo.cli"]
+CLI = [sys.executable, "-m", "lstm_zoo_cli"]
 
 
 def run_cli(args, cwd=None):

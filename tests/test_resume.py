@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
+from tests.applications.speech.speech_data import write_tone_corpus
 from tests.cli import CLI, run_cli
-from tests.speech_data import write_tone_corpus
 
 pytestmark = pytest.mark.tf_only
 

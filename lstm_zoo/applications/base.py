@@ -47,6 +47,16 @@ class Application:
             loss = self.default_loss()
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
+    def compile_from_config(self, config):
+        """Compiles a loaded model as it was saved (Keras' own steps; Keras
+        skips them for a class that overrides `compile`)."""
+        import keras
+
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def card_facts(self):
         """Facts of the model itself for its card (cell, rates, labels, ...)."""
         return {}

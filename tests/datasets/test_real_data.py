@@ -27,7 +27,7 @@ def test_fsdd_loads_four_speakers_of_500_digits_at_8_khz():
 
 @pytest.mark.skipif(not os.path.isfile(SHAKESPEARE), reason="../shared/data is absent")
 def test_tinyshakespeare_split_matches_nanogpt():
-    from lstm_zoo.applications.language_model.model import data as text
+    from lstm_zoo.applications.language_model import data as text
 
     corpus = text.load_corpus(SHAKESPEARE, split=[0.9, 0.1, 0.0])
     assert len(corpus["train"]) == 1_003_854 and len(corpus["valid"]) == 111_540

@@ -35,7 +35,8 @@ first = recipe.train(Config.from_dict({**values, "epochs": 1, "max_minutes": 0.0
                      f"{workdir}/untrained")[0].get_weights()  # fmt: skip
 print(json.dumps({
     "replicas": replicas,
-    "moved": max(float(np.abs(a - b).max()) for a, b in zip(first, weights["default"])),
+    "moved": max(float(np.abs(a - b).max())
+                 for a, b in zip(first, weights["default"], strict=True)),
     "diff": max(float(np.abs(a - b).max())
-                for a, b in zip(weights["default"], weights["mirrored"])),
+                for a, b in zip(weights["default"], weights["mirrored"], strict=True)),
 }))  # fmt: skip

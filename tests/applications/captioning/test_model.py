@@ -14,14 +14,14 @@ import pytest
 import tensorflow as tf
 
 from lstm_zoo.applications import get_model
+from lstm_zoo.applications.captioning import shapes
+from lstm_zoo.applications.captioning.data import caption_dataset
 from lstm_zoo.applications.captioning.model import (
     END_ID,
     START_ID,
     ImageCaptioner,
     build_vocabulary,
 )
-from lstm_zoo.applications.captioning import shapes
-from lstm_zoo.applications.captioning.data import caption_dataset
 
 pytestmark = pytest.mark.tf_only
 

@@ -9,20 +9,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lstm_zoo.applications.captioning.metrics import cider_d, corpus_bleu
 from lstm_zoo.applications.captioning import shapes
+from lstm_zoo.applications.captioning.metrics import cider_d, corpus_bleu
 from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.tf_only
 
 SMALL = ["--image_size=32", "--units=16", "--embedding_dim=16", "--epochs=1", "--batch_size=32",
-         "--tensorboard_dir=", "--backup_dir="]  # fmt: skip
+         "--notensorboard", "--nobackup"]  # fmt: skip
 
 
 def test_trains_on_shape_scenes_evaluates_exports_and_verifies(tmp_path):
     result = run_cli(["train", "captioning", "--scenes=3000", "--beam_width=2",
-                      f"--save_path={tmp_path / 'c.keras'}", f"--base_dir={tmp_path / 'models'}",
-                      f"--log_csv={tmp_path / 'log.csv'}", f"--metrics_json={tmp_path / 'm.json'}",
+                      f"--workdir={tmp_path / 'run'}", f"--base_dir={tmp_path / 'models'}",
                       f"--examples_dir={tmp_path / 'examples'}", *SMALL, "--epochs=4",
                       "--units=128", "--embedding_dim=64", "--learning_rate=0.002"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -30,11 +29,12 @@ def test_trains_on_shape_scenes_evaluates_exports_and_verifies(tmp_path):
     assert "Image captioner (encoder small, cell lstm1997, 128 units" in out
     assert "3000 training images" in out and "300 validation, 500 test images at 32 px" in out
     assert "test greedy: BLEU-1" in out and "test beam2: BLEU-1" in out
-    with open(tmp_path / "m.json") as f:
+    run = tmp_path / "run"
+    with open(run / "metrics.json") as f:
         metrics = json.load(f)
     assert set(metrics["metrics"]) == {"greedy", "beam2"}
     assert metrics["metrics"]["beam2"]["images"] == 500
-    with open(tmp_path / "log.csv") as f:
+    with open(run / "log.csv") as f:
         header = next(csv.reader(f))
     assert {"val_loss", "val_bleu_1", "val_bleu_4", "val_cider_d"} <= set(header)
     # Baselines computed here on the same 500 test scenes: empty captions, and
@@ -58,7 +58,7 @@ def test_trains_on_shape_scenes_evaluates_exports_and_verifies(tmp_path):
     assert list(card["signatures"]) == ["caption"] and card["image_size"] == 32
     verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    again = run_cli(["export", "captioning", f"--checkpoint={tmp_path / 'c.keras'}",
+    again = run_cli(["export", "captioning", f"--checkpoint={run / 'model.keras'}",
                      f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.strip().endswith(os.path.join("captioning", "2"))
@@ -77,10 +77,10 @@ def test_trains_on_a_flickr_folder(tmp_path):
         lines += [f"{i}.jpg,A {color} picture.", f"{i}.jpg,all {color}"]
     (folder / "captions.txt").write_text("\n".join(lines) + "\n")
     result = run_cli(["train", "captioning", f"--data={folder}", "--min_count=1", "--export=false",
-                      "--save_path=", f"--metrics_json={tmp_path / 'm.json'}", *SMALL])  # fmt: skip
+                      f"--workdir={tmp_path / 'run'}", *SMALL])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "25 training images (50 captions), 2 validation, 3 test images at 32 px" in result.stdout
-    with open(tmp_path / "m.json") as f:
+    with open(tmp_path / "run" / "metrics.json") as f:
         assert json.load(f)["metrics"]["beam3"]["images"] == 3
 
 

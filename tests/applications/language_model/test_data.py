@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lstm_zoo.applications.language_model.model import data as text
+from lstm_zoo.applications.language_model import data as text
 
 pytestmark = pytest.mark.tf_only
 

@@ -46,7 +46,7 @@ def _nll(model, ids):
 
 def test_uniform_model_has_perplexity_equal_to_vocabulary_size(tokenizer):
     from lstm_zoo.applications.language_model.data import stream_dataset
-    from lstm_zoo.training import evaluate_stream
+    from lstm_zoo.applications.language_model.stream import evaluate_stream
 
     model = _model(tokenizer)
     model.head.kernel.assign(np.zeros(model.head.kernel.shape, "float32"))
@@ -60,7 +60,7 @@ def test_uniform_model_has_perplexity_equal_to_vocabulary_size(tokenizer):
 @pytest.mark.parametrize("cell", ["lstm1997", "keras_lstm", "keras_gru", "lstm1997_forget_gate"])
 def test_stream_evaluation_carries_state_like_one_long_pass(tokenizer, cell):
     from lstm_zoo.applications.language_model.data import stream_dataset
-    from lstm_zoo.training import evaluate_stream
+    from lstm_zoo.applications.language_model.stream import evaluate_stream
 
     model = _model(tokenizer, cell=cell)
     rng = np.random.default_rng(0)
@@ -78,7 +78,7 @@ def test_stream_evaluation_carries_state_like_one_long_pass(tokenizer, cell):
 
 
 def test_stateful_stream_carries_and_resets_states(tokenizer):
-    from lstm_zoo.training import ResetStreamStates, StatefulStream
+    from lstm_zoo.applications.language_model.stream import ResetStreamStates, StatefulStream
 
     model = _model(tokenizer)
     trainer = StatefulStream(model, batch_size=2)
@@ -189,8 +189,12 @@ def test_keras_file_round_trip_with_custom_cell(tokenizer, tmp_path):
 
 def test_short_training_beats_the_unigram_baseline():
     """A small model on part of the embedded corpus, trained by the CLI's recipe."""
-    from lstm_zoo.applications.language_model.data import embedded_corpus, stream_dataset, unigram_cross_entropy
-    from lstm_zoo.training import (
+    from lstm_zoo.applications.language_model.data import (
+        embedded_corpus,
+        stream_dataset,
+        unigram_cross_entropy,
+    )
+    from lstm_zoo.applications.language_model.stream import (
         ResetStreamStates,
         StatefulStream,
         StreamValidation,

@@ -12,9 +12,7 @@ pytestmark = pytest.mark.tf_only
 
 def _small(tmp_path):
     return ["--units=16", "--num_layers=1", "--epochs=2", "--num_steps=5", "--batch_size=4",
-            f"--save_path={tmp_path / 'lm.keras'}", f"--backup_dir={tmp_path / 'backup'}",
-            f"--tensorboard_dir={tmp_path / 'tb'}", f"--base_dir={tmp_path / 'models'}",
-            f"--log_csv={tmp_path / 'log.csv'}"]  # fmt: skip
+            f"--workdir={tmp_path / 'run'}", f"--base_dir={tmp_path / 'models'}"]
 
 
 def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
@@ -25,17 +23,22 @@ def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
                       *_small(tmp_path)])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "Language model (char level, small config, cell lstm1997)" in out
+    assert "Language model (char level, small size, cell lstm1997)" in out
     assert "state reset every 5 batches" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test ("))
     unigram_line = next(line for line in out.splitlines() if line.startswith("unigram"))
     nats = float(test_line.split(": ")[1].split()[0])
     unigram = float(unigram_line.split(": ")[1].split()[0])
     assert nats < unigram  # two epochs on a repetitive text already beat counting
-    assert (tmp_path / "lm.keras").is_file()
-    assert (tmp_path / "tb" / "train").is_dir()
-    assert not (tmp_path / "backup").exists()  # removed after a finished run
-    with open(tmp_path / "log.csv") as f:
+    run = tmp_path / "run"
+    assert (run / "model.keras").is_file()
+    assert (run / "tensorboard" / "train").is_dir()
+    assert not (run / "backup").exists()  # removed after a finished run
+    with open(run / "config.json") as f:
+        assert json.load(f)["level"] == "char"
+    with open(run / "metrics.json") as f:
+        assert json.load(f)["metrics"]["test_nats_per_char"] == pytest.approx(nats, abs=1e-4)
+    with open(run / "log.csv") as f:
         header = f.readline()
     assert "val_perplexity" in header and "val_bits" in header
     version = tmp_path / "models" / "language_model" / "1"
@@ -47,7 +50,7 @@ def test_trains_exports_and_verifies_on_a_corpus_file(tmp_path):
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "ok   generate example 1" in verify.stdout
     # The saved .keras file exports again through `lstm-zoo export`, as version 2.
-    export = run_cli(["export", "language_model", f"--checkpoint={tmp_path / 'lm.keras'}",
+    export = run_cli(["export", "language_model", f"--checkpoint={run / 'model.keras'}",
                       f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
     assert export.returncode == 0, export.stderr[-2000:]
     assert export.stdout.strip().endswith(os.path.join("language_model", "2"))
@@ -84,17 +87,22 @@ def test_bad_split_flag(tmp_path):
     assert_one_line_error(result, "lstm-zoo: error: --split must be three numbers")
 
 
-def test_config_names_a_model_configuration(tmp_path):
+def test_size_names_a_model_configuration_and_config_is_a_json_file(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a b c d e f g\n" * 300)
-    result = run_cli(["train", "language_model", f"--corpus={corpus}", "--config=medium",
-                      "--export=false", "--max_minutes=0", *_small(tmp_path)])  # fmt: skip
+    flags_file = tmp_path / "flags.json"
+    flags_file.write_text(json.dumps({"size": "medium", "units": 8, "export": False}))
+    result = run_cli(["train", "language_model", f"--corpus={corpus}", f"--config={flags_file}",
+                      "--max_minutes=0", *_small(tmp_path)])  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "(word level, medium config, cell lstm1997)" in result.stdout
-    assert "dropout 0.5" in result.stdout  # the medium config's, not overridden
-    clash = run_cli(["train", "language_model", "--config=medium", "--model_config=large"])
-    assert_one_line_error(clash, "lstm-zoo: error: --config=medium and --model_config=large "
-                                 "disagree")  # fmt: skip
+    assert "(word level, medium size, cell lstm1997)" in result.stdout
+    assert "dropout 0.5" in result.stdout  # the medium size's, not overridden
+    assert "1 x 16 units" in result.stdout  # --units on the command line wins over the file
+    assert not (tmp_path / "models").exists()  # "export": false from the file
+    flags_file.write_text(json.dumps({"beam_width": 3}))
+    other = run_cli(["train", "language_model", f"--config={flags_file}"])
+    assert_one_line_error(other, "holds 'beam_width', which is not a flag of "
+                                 "`lstm-zoo train language_model`")  # fmt: skip
 
 
 def test_too_small_validation_split(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lstm_zoo.applications.speech import data as speech
-from tests.speech_data import tone_utterances, write_wavs
+from tests.applications.speech.speech_data import tone_utterances, write_wavs
 
 pytestmark = pytest.mark.tf_only
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from lstm_zoo.applications.speech import metrics as speech_metrics
-from lstm_zoo.applications.speech.model import SpeechRecognizer
 from lstm_zoo.applications.speech.data import speech_dataset
-from tests.speech_data import tone_utterances
+from lstm_zoo.applications.speech.model import SpeechRecognizer
+from tests.applications.speech.speech_data import tone_utterances
 
 pytestmark = pytest.mark.tf_only
 
@@ -257,7 +257,7 @@ def test_one_pass_at_several_widths_equals_separate_evaluations(trained):
 
 
 def test_transcription_evaluation_logs_the_validation_loss_and_rates(trained):
-    from lstm_zoo.training import TranscriptionEvaluation
+    from lstm_zoo.applications.speech.metrics import TranscriptionEvaluation
 
     model, _, _ = trained
     data = speech_dataset(tone_utterances(6, seed=14), model.encode_transcript, 3)

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from lstm_zoo.applications.speech.metrics import word_error_rate
+from tests.applications.speech.speech_data import write_tone_corpus
 from tests.cli import assert_one_line_error, run_cli
-from tests.speech_data import write_tone_corpus
 
 pytestmark = pytest.mark.tf_only
 
@@ -20,17 +20,17 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     result = run_cli(["train", "speech", f"--data={corpus}", f"--labels={corpus / 'labels.txt'}",
                       "--sample_rate=8000", "--test_speakers=held", "--units=16", "--num_layers=1",
                       "--epochs=6", "--learning_rate=0.01", "--beam_width=4", "--batch_size=10",
-                      f"--save_path={tmp_path / 'speech.keras'}", f"--backup_dir={tmp_path / 'b'}",
-                      f"--base_dir={tmp_path / 'models'}", f"--log_csv={tmp_path / 'log.csv'}",
-                      f"--metrics_json={tmp_path / 'metrics.json'}", "--floor_db=60",
-                      "--num_cepstra=30", "--upper_hz=3000", "--min_learning_rate=1e-4",
-                      "--tensorboard_dir="])  # fmt: skip
+                      f"--workdir={tmp_path / 'run'}", f"--base_dir={tmp_path / 'models'}",
+                      "--floor_db=60", "--num_cepstra=30", "--upper_hz=3000",
+                      "--min_learning_rate=1e-4", "--notensorboard"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Speech recognizer (cell lstm1997, 1 x 16 units" in out
     assert "90 training" in out and "20 test utterances at 8000 Hz" in out
     assert "test greedy: label error rate" in out and "test beam4:" in out
-    with open(tmp_path / "metrics.json") as f:
+    run = tmp_path / "run"
+    assert not (run / "tensorboard").exists()
+    with open(run / "metrics.json") as f:
         metrics = json.load(f)
     beam = metrics["metrics"]["beam4"]
     assert beam["utterances"] == 20
@@ -46,11 +46,11 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     wrong = round((1.0 - beam["sentence_accuracy"]) * 20)
     assert sum(count for _, _, count in metrics["confusions"]) == wrong
     assert all(ref != hyp for ref, hyp, _ in metrics["confusions"])
-    with open(tmp_path / "log.csv") as f:
+    with open(run / "log.csv") as f:
         header = f.readline()
     assert "val_label_error_rate" in header and "val_word_error_rate" in header
     assert "val_loss" in header
-    assert (tmp_path / "speech.keras").is_file()
+    assert (run / "model.keras").is_file()
     version = tmp_path / "models" / "speech" / "1"
     with open(version / "assets" / "lstm_zoo.json") as f:
         card = json.load(f)
@@ -60,7 +60,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     assert list(card["signatures"]) == ["transcribe"]
     verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    again = run_cli(["export", "speech", f"--checkpoint={tmp_path / 'speech.keras'}",
+    again = run_cli(["export", "speech", f"--checkpoint={run / 'model.keras'}",
                      f"--base_dir={tmp_path / 'models'}"])  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "models" / "speech" / "2" / "saved_model.pb").is_file()

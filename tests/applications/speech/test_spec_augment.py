@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lstm_zoo.applications.speech.spec_augment import SpecAugment
 from lstm_zoo.applications.speech.features import SpeechFeatures
+from lstm_zoo.applications.speech.spec_augment import SpecAugment
 
 pytestmark = pytest.mark.tf_only
 
