@@ -87,7 +87,7 @@ def test_crash_mid_export_leaves_no_version(tmp_path, model, monkeypatch):
 def test_concurrent_exports_get_distinct_versions(tmp_path, model):
     checkpoint = tmp_path / "model.keras"
     model.save(checkpoint)
-    command = [sys.executable, "-m", "lstm_zoo.cli", "export", "toy",
+    command = [sys.executable, "-m", "lstm_zoo_cli", "export", "toy",
                f"--checkpoint={checkpoint}", f"--base_dir={tmp_path / 'out'}"]  # fmt: skip
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(3)]  # fmt: skip
@@ -101,7 +101,7 @@ def test_concurrent_exports_get_distinct_versions(tmp_path, model):
 
 def test_verify_in_fresh_process_without_lstm_zoo(tmp_path, model):
     path = _export(model, tmp_path, metadata={"application": "toy", "metrics": {"mse": 0.1}})
-    result = subprocess.run([sys.executable, "-m", "lstm_zoo.cli", "verify", path],
+    result = subprocess.run([sys.executable, "-m", "lstm_zoo_cli", "verify", path],
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "signature_def['serving_default']" in result.stdout
@@ -119,7 +119,7 @@ def test_verify_in_fresh_process_without_lstm_zoo(tmp_path, model):
     data = json.loads(examples.read_text())
     data["serve"][0]["outputs"][0]["values"][0] += 1.0
     examples.write_text(json.dumps(data))
-    result = subprocess.run([sys.executable, "-m", "lstm_zoo.cli", "verify", path],
+    result = subprocess.run([sys.executable, "-m", "lstm_zoo_cli", "verify", path],
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 1
     assert "FAIL serve example 0" in result.stdout

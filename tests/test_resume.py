@@ -18,7 +18,7 @@ from tests.cli import CLI, run_cli
 
 pytestmark = pytest.mark.tf_only
 
-QUIET = ["--tensorboard_dir=", "--export=false"]
+QUIET = ["--notensorboard", "--export=false"]
 
 
 def _weights(path):
@@ -63,11 +63,10 @@ def _kill_mid_epoch(args, backup, first_batch, last_batch):
 
 def _check_resume(tmp_path, args, first_batch, last_batch):
     """Runs ARGS once through, then killed mid-epoch and resumed; compares."""
-    whole = run_cli([*args, f"--save_path={tmp_path / 'whole.keras'}",
-                     f"--backup_dir={tmp_path / 'whole_backup'}"])  # fmt: skip
+    whole = run_cli([*args, f"--workdir={tmp_path / 'whole'}"])
     assert whole.returncode == 0, whole.stderr[-3000:]
-    backup = str(tmp_path / "backup")
-    resumed_args = [*args, f"--save_path={tmp_path / 'resumed.keras'}", f"--backup_dir={backup}"]
+    backup = str(tmp_path / "resumed" / "backup")
+    resumed_args = [*args, f"--workdir={tmp_path / 'resumed'}"]
     _kill_mid_epoch(resumed_args, backup, first_batch, last_batch)
     position = _pointer(backup)
     resumed = run_cli(resumed_args)
@@ -77,8 +76,8 @@ def _check_resume(tmp_path, args, first_batch, last_batch):
     epoch, batch = int(match.group(1)), int(match.group(2))
     assert (epoch, batch) == (position["epoch"] + 1, position["batch"]) and epoch == 2
     assert batch >= first_batch  # mid-epoch, not at an epoch boundary
-    for a, b in zip(_weights(tmp_path / "whole.keras"), _weights(tmp_path / "resumed.keras"),
-                    strict=True):  # fmt: skip
+    for a, b in zip(_weights(tmp_path / "whole" / "model.keras"),
+                    _weights(tmp_path / "resumed" / "model.keras"), strict=True):  # fmt: skip
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
     assert not os.path.exists(backup)  # finished: the backup is removed
     return whole, resumed
@@ -89,7 +88,8 @@ def test_adding_resumes_mid_epoch(tmp_path):
             "--batch_size=32", "--epochs=2", "--test_sequences=64", "--save_freq=1",
             "--max_minutes=10"]  # fmt: skip
     whole, resumed = _check_resume(tmp_path, args, 3, 25)  # 30 batches an epoch
-    steps = [int(re.search(r"optimizer steps (\d+)", r.stdout).group(1)) for r in (whole, resumed)]
+    steps = [int(re.search(r"trained \d+ s, (\d+) steps", r.stdout).group(1))
+             for r in (whole, resumed)]
     assert steps == [60, 60]  # no batch trained twice
 
 
@@ -112,20 +112,19 @@ def test_language_model_stopped_by_its_budget_resumes_at_the_next_batch(tmp_path
     args = ["train", "language_model", f"--corpus={corpus}", "--level=char", "--units=16",
             "--num_layers=1", "--epochs=2", "--num_steps=5", "--batch_size=4",
             "--reset_every=0", *QUIET]  # fmt: skip
-    whole = run_cli([*args, f"--save_path={tmp_path / 'whole.keras'}",
-                     f"--backup_dir={tmp_path / 'b1'}"])  # fmt: skip
+    whole = run_cli([*args, f"--workdir={tmp_path / 'whole'}"])
     assert whole.returncode == 0, whole.stderr[-3000:]
-    stopped_args = [*args, f"--save_path={tmp_path / 'stopped.keras'}",
-                    f"--backup_dir={tmp_path / 'b2'}"]  # fmt: skip
+    stopped_args = [*args, f"--workdir={tmp_path / 'stopped'}"]
     first = run_cli([*stopped_args, "--max_minutes=0"])  # stops after its first batch
     assert first.returncode == 0, first.stderr[-2000:]
-    assert _pointer(tmp_path / "b2")["epoch"] == 0 and _pointer(tmp_path / "b2")["batch"] == 1
+    pointer = _pointer(tmp_path / "stopped" / "backup")
+    assert pointer["epoch"] == 0 and pointer["batch"] == 1
     second = run_cli(stopped_args)
     assert second.returncode == 0, second.stderr[-2000:]
     assert re.search(r"Resuming from .*: epoch 1, after batch 1\b", second.stdout)
     assert "Epoch 1/2" in second.stdout and "Epoch 2/2" in second.stdout
-    for a, b in zip(_weights(tmp_path / "whole.keras"), _weights(tmp_path / "stopped.keras"),
-                    strict=True):  # fmt: skip
+    for a, b in zip(_weights(tmp_path / "whole" / "model.keras"),
+                    _weights(tmp_path / "stopped" / "model.keras"), strict=True):  # fmt: skip
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
 
 

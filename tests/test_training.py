@@ -17,7 +17,7 @@ from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.tf_only
 
-CLI = [sys.executable, "-m", "lstm_zoo.cli"]
+CLI = [sys.executable, "-m", "lstm_zoo_cli"]
 SMALL = ["--length=22", "--units=8", "--test_sequences=64", "--max_minutes=10"]
 
 
@@ -110,8 +110,7 @@ MULTI_WORKER = ["train", "adding", "--distribution=multi_worker", "--train_seque
 
 
 def test_two_local_multi_worker_processes_train_together(tmp_path):
-    outputs = _run_workers([*MULTI_WORKER, f"--save_path={tmp_path / 'model.keras'}",
-                            f"--backup_dir={tmp_path / 'backup'}"])  # fmt: skip
+    outputs = _run_workers([*MULTI_WORKER, f"--workdir={tmp_path}"])
     assert all("2 replica(s)" in out for out in outputs)
     # Synchronous data parallelism: both workers report the same global losses.
     epochs = [re.findall(r"Epoch \d+/2 - 16 steps - loss: [\d.e-]+", out) for out in outputs]
@@ -129,24 +128,22 @@ def test_two_local_multi_worker_processes_train_together(tmp_path):
     prediction = keras.ops.convert_to_numpy(model(x))
     assert prediction.shape == (64, 1) and np.all(np.isfinite(prediction))
     # Both workers ran the same number of synchronous steps.
-    steps = [int(re.search(r"optimizer steps (\d+)", out).group(1)) for out in outputs]
+    steps = [int(re.search(r"trained \d+ s, (\d+) steps", out).group(1)) for out in outputs]
     assert steps[0] == steps[1] == 2 * 16
 
 
 def test_multi_worker_run_stopped_mid_epoch_resumes_at_the_next_batch(tmp_path):
     """The multi-worker loop resumes mid-epoch too: a run stopped by its budget
     after one batch, started again, ends with the uninterrupted run's weights."""
-    whole = _run_workers([*MULTI_WORKER, f"--save_path={tmp_path / 'whole.keras'}",
-                          f"--backup_dir={tmp_path / 'b1'}"])  # fmt: skip
-    args = [*MULTI_WORKER, f"--save_path={tmp_path / 'resumed.keras'}",
-            f"--backup_dir={tmp_path / 'b2'}"]  # fmt: skip
+    whole = _run_workers([*MULTI_WORKER, f"--workdir={tmp_path / 'whole'}"])
+    args = [*MULTI_WORKER, f"--workdir={tmp_path / 'resumed'}"]
     _run_workers([*args, "--max_minutes=0"])
-    with open(tmp_path / "b2" / "latest.json") as f:
+    with open(tmp_path / "resumed" / "backup" / "latest.json") as f:
         pointer = json.load(f)
     assert (pointer["epoch"], pointer["batch"]) == (0, 1)
     resumed = _run_workers(args)
     assert all("epoch 1, after batch 1" in out for out in resumed)
-    steps = [int(re.search(r"optimizer steps (\d+)", out).group(1)) for out in whole + resumed]
+    steps = [int(re.search(r"trained \d+ s, (\d+) steps", out).group(1)) for out in whole + resumed]
     assert steps == [32] * 4  # no batch trained twice, none left out
 
     import keras
@@ -154,8 +151,8 @@ def test_multi_worker_run_stopped_mid_epoch_resumes_at_the_next_batch(tmp_path):
 
     import lstm_zoo  # noqa: F401
 
-    a, b = (keras.saving.load_model(tmp_path / n, safe_mode=True) for n in ("whole.keras",
-                                                                          "resumed.keras"))
+    a, b = (keras.saving.load_model(tmp_path / n / "model.keras", safe_mode=True)
+            for n in ("whole", "resumed"))
     for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_allclose(y, x, rtol=0, atol=1e-6)
 
@@ -188,8 +185,7 @@ def _csv_rows(path):
 def test_killed_run_resumes_where_it_stopped(tmp_path):
     log = tmp_path / "log.csv"
     args = ["train", "adding", "--train_sequences=2000", "--epochs=8", "--batch_size=32",
-            f"--log_csv={log}", f"--backup_dir={tmp_path / 'backup'}",
-            f"--save_path={tmp_path / 'model.keras'}", *SMALL]  # fmt: skip
+            f"--workdir={tmp_path}", *SMALL]  # fmt: skip
     first = subprocess.Popen(CLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              start_new_session=True)  # fmt: skip
     deadline = time.time() + 600
@@ -208,7 +204,7 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
     assert sorted(set(epochs)) == list(range(8))  # every epoch trained ...
     assert len(epochs) - len(set(epochs)) <= 1  # ... at most one repeated (killed mid-save)
     # Optimizer state was restored: the total step count is exactly 8 epochs.
-    assert int(re.search(r"optimizer steps (\d+)", second.stdout).group(1)) == 8 * 63
+    assert int(re.search(r"trained \d+ s, (\d+) steps", second.stdout).group(1)) == 8 * 63
     losses = [float(r["loss"]) for r in rows]
     # The first epoch of the second run continues the curve, not a fresh start.
     assert losses[killed_after] < 0.8 * losses[0]
@@ -259,18 +255,28 @@ def test_backup_survives_a_crash_mid_save(tmp_path):
 # -------------------------------------------------------------- hostile inputs
 
 USAGE = ("usage: lstm-zoo train {adding,language_model,speech,captioning} [--flags] | "
-         "lstm-zoo reproduce [--flags] | lstm-zoo export NAME --checkpoint=PATH | "
+         "lstm-zoo reproduce [--flags] | lstm-zoo export NAME --checkpoint=PATH [--flags] | "
          "lstm-zoo verify DIR")  # fmt: skip
 
 BAD_INPUTS = [
     (["train", "adding", "--unit=3"],
-     "lstm-zoo: error: Unknown command line flag 'unit'. Did you mean: units ?", 2),
+     "lstm-zoo: error: --unit is not a flag of `lstm-zoo train adding` (no command has it)", 2),
+    (["train", "adding", "--beam_width=3"],
+     "lstm-zoo: error: --beam_width is not a flag of `lstm-zoo train adding` (it is a flag of "
+     "`train speech`, `train captioning`)", 2),
+    (["train", "captioning", "--num_layers=3"],
+     "lstm-zoo: error: --num_layers is not a flag of `lstm-zoo train captioning` (it is a flag "
+     "of `train language_model`, `train speech`)", 2),
+    (["export", "x", "--units=3"], "--units is not a flag of `lstm-zoo export`", 2),
+    (["export", "--checkpoint=a.keras"], "export needs NAME", 2),
     (["train", "adding", "--units=0"],
      "lstm-zoo: error: flag --units=0: 0 is not a positive integer", 2),
     (["train", "adding", "--units=abc"], "lstm-zoo: error: flag --units=abc: invalid literal", 2),
     (["train", "adding", "--gradient=approx"],
      "lstm-zoo: error: flag --gradient=approx: value should be one of <full|truncated>", 2),
-    (["train", "sorting"], f"{USAGE}; received: train sorting", 2),
+    (["train", "sorting"], "lstm-zoo: error: train: unknown task 'sorting'; the tasks are "
+     "adding, language_model, speech, captioning", 2),
+    (["sort"], f"lstm-zoo: error: unknown command 'sort'; {USAGE}", 2),
     ([], f"{USAGE}; received: (nothing)", 2),
     (["train", "adding", "--distribution=multi_worker"],
      "lstm-zoo: error: distribution='multi_worker' reads the cluster from the TF_CONFIG "
@@ -292,7 +298,7 @@ def test_bad_command_lines_give_one_clear_line(tmp_path, args, message, status):
                             cwd=tmp_path)  # fmt: skip
     line = assert_one_line_error(result, message, status)
     if message.startswith("usage:"):
-        assert line == message
+        assert line == f"lstm-zoo: error: {message}"
     assert os.listdir(tmp_path) == []  # nothing written (no checkpoints/, runs/, data/)
 
 
@@ -302,7 +308,8 @@ def test_bad_command_lines_give_one_clear_line(tmp_path, args, message, status):
         (None, "cannot read"),
         ('{"units": ', "is not valid JSON"),
         ("[1, 2]", "must hold a JSON object"),
-        ('{"unitz": 2}', "unknown key 'unitz'"),
+        ('{"unitz": 2}', "holds 'unitz', which is not a flag of `lstm-zoo train adding`"),
+        ('{"beam_width": 2}', "holds 'beam_width', which is not a flag of"),
         ('{"units": 2.5}', "key 'units'"),
         ('{"units": "8"}', "must be int; received str"),
         ('{"units": -1}', "-1 is not a positive integer"),
@@ -323,8 +330,8 @@ def test_config_file_sets_flags_and_command_line_wins(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"units": 3, "epochs": 1, "train_sequences": 64,
                                 "length": 22, "test_sequences": 16}))  # fmt: skip
-    result = _run(["train", "adding", f"--config={path}", "--units=2", "--save_path=",
-                   "--backup_dir="])  # fmt: skip
+    result = _run(["train", "adding", f"--config={path}", "--units=2", "--nobackup",
+                   f"--workdir={tmp_path / 'run'}"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "LSTM1997(2," in result.stdout and "64 training sequences" in result.stdout
 
@@ -370,14 +377,61 @@ def test_backup_restores_plateau_counters_and_seed_states(tmp_path):
         AtomicBackupAndRestore(str(tmp_path), callbacks=[keras.callbacks.Callback()])
 
 
-@pytest.mark.parametrize(
-    "args", [["--help"], ["train", "adding", "--help"], ["train", "speech", "-h"]]
-)
-def test_help_lists_the_flags_and_exits_0(args):
-    result = run_cli(args)
+def test_main_help_lists_the_commands():
+    result = run_cli(["--help"])
     assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0] == USAGE
-    for flag in ("--units", "--length", "--max_minutes", "--save_freq", "--backup_dir"):
-        assert any(line.startswith(f"  {flag}: ") for line in lines), flag
-    assert "(default: '100')" in result.stdout  # --length's default
+    for command in ("train adding", "train language_model", "train speech", "train captioning",
+                    "reproduce", "export", "verify"):
+        assert any(line.startswith(f"  {command} ") for line in lines), command
+
+
+HELP_WITHOUT_TENSORFLOW = """
+import contextlib, io, sys
+import lstm_zoo_cli
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        lstm_zoo_cli.run(["lstm-zoo", *sys.argv[1:]])
+    except SystemExit as exit:
+        assert exit.code == 0, exit.code
+print(repr(out.getvalue()))
+print("tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("task", ["adding", "language_model", "speech", "captioning"])
+def test_each_train_command_lists_its_own_flags_with_the_configs_defaults(task):
+    import dataclasses
+    import importlib
+    import sys as system
+
+    from lstm_zoo_cli import TRAIN, flag_values
+
+    result = subprocess.run([system.executable, "-c", HELP_WITHOUT_TENSORFLOW, "train", task,
+                             "--help"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    text, imported = result.stdout.splitlines()
+    assert imported == "False False"  # help answers without TensorFlow or Keras
+    text = eval(text)  # noqa: S307 - the repr printed above
+    module, name, _ = TRAIN[task]
+    fields = dataclasses.fields(getattr(importlib.import_module(module), name))
+    listed = re.findall(r"^  --(\w+): ", text, flags=re.M)
+    assert listed == [f.name for f in fields] + ["workdir", "config", "verbosity"]
+    for field in fields:  # the help's defaults are the config's
+        default = field.default
+        shown = {True: "true", False: "false", None: "None"}.get(default, default)
+        shown = ",".join(default) if isinstance(default, tuple) else shown
+        assert f"  --{field.name}: " in text
+        assert re.search(rf"--{field.name}: .*\n    \(default: {re.escape(str(shown))}\)", text)
+    others = {f for t in TRAIN if t != task for f in flag_values(f"train {t}")} - set(listed)
+    assert others  # flags of other commands exist, and are not listed here
+
+
+def test_help_of_every_command_exits_0():
+    for args in (["reproduce", "--help"], ["export", "-h"], ["verify", "--help"],
+                 ["train", "speech", "-?"]):
+        result = run_cli(args)
+        assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
+        assert result.stdout.startswith(f"lstm-zoo {' '.join(a for a in args[:2] if a[0] != '-')}")

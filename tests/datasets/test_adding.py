@@ -67,12 +67,12 @@ def test_invalid_parameters(kwargs, message):
         adding_problem(**kwargs)
 
 
-def test_main_job_learns_short_adding_problem():
+def test_main_job_learns_short_adding_problem(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "lstm_zoo.cli",
+            "lstm_zoo_cli",
             "train",
             "adding",
             "--length=22",
@@ -84,8 +84,10 @@ def test_main_job_learns_short_adding_problem():
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "runs" / "adding" / "model.keras").is_file()
     test_mse = float(re.search(r"test .*MSE ([0-9.]+)", result.stdout).group(1))
     baseline = float(re.search(r"baseline .*MSE ([0-9.]+)", result.stdout).group(1))
     assert test_mse < 0.2 * baseline
@@ -93,7 +95,7 @@ def test_main_job_learns_short_adding_problem():
 
 def test_cli_rejects_unknown_task():
     result = subprocess.run(
-        [sys.executable, "-m", "lstm_zoo.cli", "train", "sorting"],
+        [sys.executable, "-m", "lstm_zoo_cli", "train", "sorting"],
         capture_output=True,
         text=True,
         timeout=120,
