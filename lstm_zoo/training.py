@@ -1,5 +1,7 @@
-"""Fit glue shared by every training entry point.
+"""The training driver and the fit glue every recipe shares.
 
+- `Run`: the one driver of every `train` command (strategy, working
+  directory, budget, logs, backup, save, metrics, export).
 - `get_strategy`: TensorFlow's own distribution engine (one device,
   `MirroredStrategy`, `MultiWorkerMirroredStrategy` from `TF_CONFIG`,
   `TPUStrategy`).
