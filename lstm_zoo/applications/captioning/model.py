@@ -106,6 +106,11 @@ def build_encoder(encoder, image_size, weights=None, name="encoder"):
     return model, preprocess
 
 
+#: The `errors` entry of `caption` for a row that is not a whole image file.
+INVALID_IMAGE = ("images[row] is not a whole JPEG, PNG, GIF or BMP file (empty, truncated or "
+                 "not an image): not captioned")
+
+
 @keras.saving.register_keras_serializable(package="lstm_zoo")
 class ImageCaptioner(Application, keras.Model):
     """Images in, next-word logits out; greedy and beam-search captioning.
@@ -383,16 +388,49 @@ class ImageCaptioner(Application, keras.Model):
 
     # Serving ------------------------------------------------------------------
 
-    def decode_image_bytes(self, data):
-        """Encoded JPEG/PNG/GIF/BMP bytes `(batch,)` -> float32 `(batch, size, size, 3)`."""
+    @staticmethod
+    def complete_image_bytes(data):
+        """Whether each of `data` (string `(batch,)`) is a whole image file: a
+        JPEG from its start marker to its end marker (FFD9), a PNG from its
+        signature to its IEND chunk, a GIF ending with its trailer (`;`), or
+        a BMP as long as its header says. Empty, truncated and non-image
+        bytes are not; a file damaged in its middle can still pass."""
+        size = tf.strings.length(data)
+
+        def head(n):
+            return tf.strings.substr(data, 0, n)
+
+        def tail(n):
+            return tf.strings.substr(data, tf.maximum(size - n, 0), tf.fill(tf.shape(size), n))
+
+        jpeg = tf.equal(head(3), b"\xff\xd8\xff") & tf.equal(tail(2), b"\xff\xd9")
+        png = tf.equal(head(8), b"\x89PNG\r\n\x1a\n") & tf.equal(tail(8), b"IEND\xaeB`\x82")
+        gif = tf.equal(head(4), b"GIF8") & tf.equal(tail(1), b";")
+        header = tf.strings.substr(tf.strings.join([data, b"\x00\x00\x00\x00\x00\x00"]), 2, 4)
+        declared = tf.reshape(tf.io.decode_raw(header, tf.int32, little_endian=True), [-1])
+        bmp = tf.equal(head(2), b"BM") & tf.equal(declared, size)
+        return (jpeg | png | gif | bmp) & (size > 0)
+
+    def decode_image_bytes(self, data, valid=None):
+        """Encoded JPEG/PNG/GIF/BMP bytes `(batch,)` -> float32 `(batch, size,
+        size, 3)`; rows where `valid` (bool `(batch,)`) is False are not
+        decoded and come out black."""
         size = self.image_size
+        if valid is None:
+            valid = tf.ones_like(data, tf.bool)
 
-        def decode(one):
-            image = tf.io.decode_image(one, channels=3, expand_animations=False)
-            image.set_shape([None, None, 3])
-            return resize_image(image, size)
+        def decode(row):
+            one, ok = row
 
-        return tf.map_fn(decode, data, fn_output_signature=tf.TensorSpec([size, size, 3]))
+            def image():
+                decoded = tf.io.decode_image(one, channels=3, expand_animations=False)
+                decoded.set_shape([None, None, 3])
+                return resize_image(decoded, size)
+
+            return tf.cond(ok, image, lambda: tf.zeros([size, size, 3]))
+
+        return tf.map_fn(decode, (data, valid),
+                         fn_output_signature=tf.TensorSpec([size, size, 3]))  # fmt: skip
 
     def serving_endpoints(self, beam_width=3, max_length=None, length_penalty=0.0):
         """`{name: (fn, input_signature)}` for `lstm_zoo.export.export_saved_model`.
@@ -400,14 +438,21 @@ class ImageCaptioner(Application, keras.Model):
         - `caption(images)`: string `(batch,)` of encoded images (JPEG, PNG,
           GIF, BMP; any size, greyscale or RGB) -> `captions` string `(batch,)`
           and `scores` float32 `(batch,)`, by beam search of width
-          `beam_width` (1: greedy).
+          `beam_width` (1: greedy), and `errors` string `(batch,)`: empty for
+          a captioned row; for a row whose bytes are not a whole image file
+          (`complete_image_bytes`: empty, truncated, not an image) the rule it
+          broke, with an empty caption and a score of -inf. The other rows
+          of the batch are captioned as usual.
         """
         width = positive_int("beam_width", beam_width)
 
         def caption(images):
-            captions, scores = self.caption_batch(self.decode_image_bytes(images), width,
+            valid = self.complete_image_bytes(images)
+            captions, scores = self.caption_batch(self.decode_image_bytes(images, valid), width,
                                                   max_length, length_penalty)  # fmt: skip
-            return {"captions": captions, "scores": scores}
+            errors = tf.where(valid, "", INVALID_IMAGE)
+            return {"captions": tf.where(valid, captions, ""),
+                    "scores": tf.where(valid, scores, float("-inf")), "errors": errors}
 
         return {"caption": (caption, [tf.TensorSpec([None], tf.string, name="images")])}
 

@@ -235,8 +235,45 @@ class SpeechRecognizer(Application, keras.Model):
         tokens = tf.ragged.boolean_mask(tf.gather(table, tf.maximum(ids, 0)), ids > 0)
         return tf.strings.reduce_join(tokens, axis=-1, separator=self.separator)
 
+    @staticmethod
+    def check_transcription_input(waveforms, lengths):
+        """`(waveforms, lengths)` once they keep the serving rules, else an
+        `InvalidArgumentError` (raised inside the graph too) naming the input,
+        the rows and the rule:
+
+        - `lengths` holds one length per row of `waveforms`;
+        - every length lies in `[0, width of waveforms]`;
+        - the samples within each row's length are finite (no NaN or inf).
+
+        A row of length 0 is allowed: its transcript is empty.
+        """
+        waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+        lengths = tf.convert_to_tensor(lengths, tf.int32)
+        rows, width = tf.shape(waveforms)[0], tf.shape(waveforms)[1]
+        count = tf.debugging.assert_equal(
+            tf.shape(lengths)[0], rows,
+            message="transcribe: `lengths` must hold one length per row of `waveforms`",
+        )  # fmt: skip
+        with tf.control_dependencies([count]):
+            bad = (lengths < 0) | (lengths > width)
+            in_range = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [
+                "transcribe: each of `lengths` must lie in [0, width of `waveforms`] =",
+                width, "rows:", tf.where(bad)[:, 0], "lengths:", tf.boolean_mask(lengths, bad),
+            ], summarize=20)  # fmt: skip
+        with tf.control_dependencies([in_range]):
+            inside = tf.sequence_mask(lengths, width)
+            broken = tf.reduce_any(inside & ~tf.math.is_finite(waveforms), axis=1)
+            finite = tf.debugging.Assert(tf.logical_not(tf.reduce_any(broken)), [
+                "transcribe: `waveforms` must hold finite samples (no NaN or inf) within the "
+                "length of each row;", "rows:", tf.where(broken)[:, 0],
+            ], summarize=20)  # fmt: skip
+        with tf.control_dependencies([finite]):
+            return tf.identity(waveforms), tf.identity(lengths)
+
     def transcribe_batch(self, waveforms, lengths, beam_width=1):
-        """Graph-friendly transcription: string tensor `(batch,)`."""
+        """Graph-friendly transcription: string tensor `(batch,)`; input that
+        breaks the rules of `check_transcription_input` raises."""
+        waveforms, lengths = self.check_transcription_input(waveforms, lengths)
         logits = self((waveforms, lengths), training=False)
         frame_lengths = self.features.frame_lengths(lengths)
         return self.ids_to_text(self.decode(logits, frame_lengths, beam_width))

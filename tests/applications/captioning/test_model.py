@@ -3,10 +3,6 @@ training, saving, encoders and export to a SavedModel used without lstm_zoo."""
 
 import collections
 import itertools
-import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -18,10 +14,12 @@ from lstm_zoo.applications.captioning import shapes
 from lstm_zoo.applications.captioning.data import caption_dataset
 from lstm_zoo.applications.captioning.model import (
     END_ID,
+    INVALID_IMAGE,
     START_ID,
     ImageCaptioner,
     build_vocabulary,
 )
+from tests.applications import harness
 
 pytestmark = pytest.mark.tf_only
 
@@ -202,45 +200,47 @@ def test_a_short_training_run_raises_bleu_by_looking_at_the_images(trained):
     assert before["cider_d"] < 0.1 < 1.0 < after["cider_d"]
 
 
-def test_keras_file_round_trip(trained, tmp_path):
+def test_config_and_keras_file_round_trip(trained, tmp_path):
     model, _, _, images, _ = trained
-    path = str(tmp_path / "captioner.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
+    harness.check_config_round_trip(model)
     ids = np.full((4, 5), START_ID, "int32")
-    np.testing.assert_allclose(loaded((images[:4], ids)), model((images[:4], ids)), atol=1e-5)
+    loaded = harness.check_keras_round_trip(model, tmp_path / "captioner.keras",
+                                            lambda m: np.array(m((images[:4], ids))))  # fmt: skip
     assert loaded.caption(images[:6], beam_width=2) == model.caption(images[:6], beam_width=2)
 
 
-def test_exported_model_captions_image_bytes_in_a_fresh_process(trained, tmp_path):
-    from lstm_zoo.export import export_saved_model
+def test_one_fit_step_with_the_default_optimizer_and_loss():
+    model = _tiny()
+    images, refs, _ = shapes.shape_scenes(8, "train", seed=1, image_size=32)
+    harness.check_fit_step(model, caption_dataset(images, refs, model.encode_caption, 4))
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
 
+
+def test_exported_model_captions_image_bytes_and_marks_bad_rows_in_a_fresh_process(
+    trained, tmp_path
+):
     model, _, _, images, _ = trained
-    path = export_saved_model(model, "captioning", base_dir=str(tmp_path), jit_compile=False,
-                              endpoints=model.serving_endpoints(beam_width=3),
-                              examples=model.serving_examples())  # fmt: skip
     png = [tf.io.encode_png(image).numpy() for image in images[:3]]
     jpeg = [tf.io.encode_jpeg(images[3], quality=95).numpy()]
     # A larger greyscale image: decoded to RGB and resized inside the graph.
     larger = np.kron(images[4], np.ones((2, 2, 1))).astype("uint8")
     gray = tf.io.encode_png(tf.image.rgb_to_grayscale(larger)).numpy()
     data = png + jpeg + [gray]
-    np.save(tmp_path / "bytes.npy", np.array(data, dtype=object), allow_pickle=True)
     captions, _ = model.caption_batch(model.decode_image_bytes(tf.constant(data)), 3)
     expected = [c.decode() for c in captions.numpy()]
     assert expected[:3] == model.caption(images[:3], beam_width=3)  # PNG is lossless
-    code = f"""
-import json, sys
-sys.modules["lstm_zoo"] = None  # importing lstm_zoo fails in this process
-import numpy as np, tensorflow as tf
-m = tf.saved_model.load({path!r})
-data = np.load({str(tmp_path / 'bytes.npy')!r}, allow_pickle=True)
-out = m.signatures["serving_default"](images=tf.constant(list(data)))
-print(json.dumps([t.decode() for t in out["captions"].numpy()]))
-"""
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == expected
-    script = os.path.join(os.path.dirname(__import__("lstm_zoo").__file__), "verify_saved_model.py")
-    verify = subprocess.run([sys.executable, script, path], capture_output=True, text=True)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    bad = [png[0], b"", png[1][:60], b"not an image at all", jpeg[0][:-40], png[2]]
+    cases = {"good": ("caption", {"images": np.array(data, dtype=object)}),
+             "bad rows": ("caption", {"images": np.array(bad, dtype=object)})}  # fmt: skip
+    results = harness.serve_in_fresh_process(model, tmp_path, cases,
+                                             endpoints=model.serving_endpoints(beam_width=3))
+    assert results["good"]["captions"] == expected
+    assert results["good"]["errors"] == [""] * 5
+    mixed = results["bad rows"]
+    # The whole rows are captioned as in the good batch; the broken ones are
+    # marked, with an empty caption and a score of -inf.
+    assert [mixed["captions"][i] for i in (0, 5)] == [expected[0], expected[2]]
+    assert [e == "" for e in mixed["errors"]] == [True, False, False, False, False, True]
+    assert all(mixed["errors"][i] == INVALID_IMAGE for i in (1, 2, 3, 4))
+    assert [mixed["captions"][i] for i in (1, 2, 3, 4)] == [""] * 4
+    assert [mixed["scores"][i] for i in (1, 2, 3, 4)] == [float("-inf")] * 4

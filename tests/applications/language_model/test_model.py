@@ -1,10 +1,6 @@
 """LanguageModel: stream evaluation, carried state, generation, saving, serving."""
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -20,6 +16,8 @@ from lstm_zoo.applications.text_tokenizer import TextTokenizer
 pytestmark = pytest.mark.tf_only
 
 tf = pytest.importorskip("tensorflow")
+
+from tests.applications import harness  # noqa: E402
 
 TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\n" * 3
 
@@ -175,16 +173,25 @@ def test_configs_and_bad_arguments(tokenizer):
         LanguageModel(["a", "b"])
 
 
-def test_keras_file_round_trip_with_custom_cell(tokenizer, tmp_path):
+def test_config_and_keras_file_round_trip_with_custom_cell(tokenizer, tmp_path):
     cell = keras.layers.SimpleRNNCell(1, activation="relu")
+    ids = np.array([[1, 2, 3, 4]])
     for model in (_model(tokenizer), _model(tokenizer, cell=cell)):
-        path = str(tmp_path / "lm.keras")
-        model.save(path)
-        loaded = keras.saving.load_model(path, safe_mode=True)
+        harness.check_config_round_trip(model)
+        loaded = harness.check_keras_round_trip(model, tmp_path / "lm.keras",
+                                                lambda m: np.array(m(ids)))  # fmt: skip
         assert loaded.tokenizer.get_vocabulary() == tokenizer.get_vocabulary()
-        ids = np.array([[1, 2, 3, 4]])
-        np.testing.assert_allclose(loaded(ids).numpy(), model(ids).numpy(), atol=1e-6)
         assert loaded.generate("the", 4, temperature=0.0) == model.generate("the", 4, 0.0)
+
+
+def test_one_fit_step_with_the_default_optimizer_and_loss(tokenizer):
+    from lstm_zoo.applications.language_model.data import stream_dataset
+
+    model = _model(tokenizer)
+    ids = tokenizer(tf.constant(TEXT)).numpy()
+    harness.check_fit_step(model, stream_dataset(ids, 2, 4))
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert model.loss is summed_sequence_crossentropy
 
 
 def test_short_training_beats_the_unigram_baseline():
@@ -225,35 +232,17 @@ def test_short_training_beats_the_unigram_baseline():
 
 
 def test_exported_signatures_in_a_fresh_process(tokenizer, tmp_path):
-    from lstm_zoo.export import export_saved_model
-
     model = _model(tokenizer, seed=7)
     prompts = np.array(["the cat", "a"], dtype=object)
-    path = export_saved_model(
-        model, "language_model", base_dir=str(tmp_path), endpoints=model.serving_endpoints(top=3),
-        jit_compile=False,
-        examples={"next_token": [[prompts]],
-                  "generate": [[prompts, np.int32(6), np.float32(1.0), np.int32(0), np.int32(3)]]},
-    )  # fmt: skip
     expected = model.generate(list(prompts), 6, temperature=1.0, seed=3)
-    script = os.path.join(os.path.dirname(__import__("lstm_zoo").__file__), "verify_saved_model.py")
-    verify = subprocess.run([sys.executable, script, path], capture_output=True, text=True)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "ok   generate example 0" in verify.stdout
-    code = f"""
-import json
-import sys
-sys.modules["lstm_zoo"] = None  # importing lstm_zoo fails in this process
-import tensorflow as tf
-m = tf.saved_model.load({path!r})
-out = m.signatures["generate"](prompt=tf.constant(["the cat", "a"]), num_tokens=tf.constant(6),
-    temperature=tf.constant(1.0), top_k=tf.constant(0), seed=tf.constant(3))
-print(json.dumps([t.decode() for t in out["text"].numpy()]))
-top = m.signatures["serving_default"](prompt=tf.constant(["the"]))
-print(top["top_tokens"].shape, float(tf.reduce_sum(top["probabilities"])))
-"""
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
-    assert json.loads(lines[-2]) == expected
-    assert lines[-1].startswith("(1, 3) ") and float(lines[-1].split()[-1]) == pytest.approx(1.0)
+    cases = {
+        "generate": ("generate", {"prompt": prompts, "num_tokens": np.int32(6),
+                                  "temperature": np.float32(1.0), "top_k": np.int32(0),
+                                  "seed": np.int32(3)}),
+        "next": ("serving_default", {"prompt": np.array(["the"], dtype=object)}),
+    }  # fmt: skip
+    results = harness.serve_in_fresh_process(model, tmp_path, cases,
+                                             endpoints=model.serving_endpoints(top=3))
+    assert results["generate"]["text"] == expected
+    assert np.array(results["next"]["top_tokens"]).shape == (1, 3)
+    assert np.sum(results["next"]["probabilities"]) == pytest.approx(1.0, abs=1e-5)

@@ -1,11 +1,7 @@
 """SpeechRecognizer: CTC loss and decoding, metrics, masking, training, saving, serving."""
 
 import itertools
-import json
 import math
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -14,6 +10,7 @@ import pytest
 from lstm_zoo.applications.speech import metrics as speech_metrics
 from lstm_zoo.applications.speech.data import speech_dataset
 from lstm_zoo.applications.speech.model import SpeechRecognizer
+from tests.applications import harness
 from tests.applications.speech.speech_data import tone_utterances
 
 pytestmark = pytest.mark.tf_only
@@ -187,46 +184,58 @@ def test_a_short_training_run_lowers_the_label_error(trained):
     assert after["label_error_rate"] == after["word_error_rate"]  # word labels
 
 
-def test_keras_file_round_trip(trained, tmp_path):
+def test_config_and_keras_file_round_trip(trained, tmp_path):
     model, _, _ = trained
-    path = str(tmp_path / "speech.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
+    harness.check_config_round_trip(model)
     waves = [u.audio for u in tone_utterances(3, seed=9)]
-    assert loaded.transcribe(waves) == model.transcribe(waves)
+    loaded = harness.check_keras_round_trip(model, tmp_path / "speech.keras",
+                                            lambda m: m.transcribe(waves))  # fmt: skip
     assert loaded.get_config()["labels"] == ["low", "high"]
 
 
-def test_exported_model_transcribes_in_a_fresh_process(trained, tmp_path):
-    from lstm_zoo.export import export_saved_model
+def test_one_fit_step_with_the_default_optimizer():
+    model = _model()
+    data = speech_dataset(tone_utterances(8, seed=4), model.encode_transcript, 4)
+    harness.check_fit_step(model, data)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
 
+
+def test_exported_model_transcribes_and_refuses_bad_input_in_a_fresh_process(trained, tmp_path):
     model, _, _ = trained
-    path = export_saved_model(model, "speech", base_dir=str(tmp_path), jit_compile=False,
-                              endpoints=model.serving_endpoints(beam_width=4),
-                              examples=model.serving_examples())  # fmt: skip
     utts = tone_utterances(4, seed=11)
     expected = model.transcribe([u.audio for u in utts], beam_width=4)
     assert sum(e == u.transcript for e, u in zip(expected, utts, strict=True)) >= 2
     waves = np.zeros((4, max(len(u.audio) for u in utts)), "float32")
     for row, u in zip(waves, utts, strict=True):
         row[: len(u.audio)] = u.audio
-    np.save(tmp_path / "waves.npy", waves)
-    lengths = [len(u.audio) for u in utts]
-    code = f"""
-import json, sys
-sys.modules["lstm_zoo"] = None  # importing lstm_zoo fails in this process
-import numpy as np, tensorflow as tf
-m = tf.saved_model.load({path!r})
-waves = tf.constant(np.load({str(tmp_path / 'waves.npy')!r}))
-out = m.signatures["serving_default"](waveforms=waves, lengths=tf.constant({lengths}, tf.int32))
-print(json.dumps([t.decode() for t in out["transcripts"].numpy()]))
-"""
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == expected
-    script = os.path.join(os.path.dirname(__import__("lstm_zoo").__file__), "verify_saved_model.py")
-    verify = subprocess.run([sys.executable, script, path], capture_output=True, text=True)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    lengths = np.array([len(u.audio) for u in utts], np.int32)
+    width = waves.shape[1]
+    nan = waves.copy()
+    nan[2, 5] = np.nan
+    cases = {
+        "good": {"waveforms": waves, "lengths": lengths},
+        "empty row": {"waveforms": waves, "lengths": np.array([lengths[0], 0, 0, 0], np.int32)},
+        "too long": {"waveforms": waves,
+                     "lengths": np.array([width, width + 1, 5, width + 9], np.int32)},
+        "negative": {"waveforms": waves, "lengths": np.array([5, 5, -3, 5], np.int32)},
+        "count": {"waveforms": waves, "lengths": lengths[:3]},
+        "nan inside": {"waveforms": nan, "lengths": lengths},
+        "nan outside": {"waveforms": nan, "lengths": np.array([9, 9, 4, 9], np.int32)},
+    }  # fmt: skip
+    results = harness.serve_in_fresh_process(
+        model, tmp_path, {name: ("transcribe", inputs) for name, inputs in cases.items()},
+        endpoints=model.serving_endpoints(beam_width=4),
+    )  # fmt: skip
+    assert results["good"]["transcripts"] == expected
+    assert results["empty row"]["transcripts"][1:] == ["", "", ""]  # the documented result
+    assert "each of `lengths` must lie in [0, width of `waveforms`]" in results["too long"]["error"]
+    assert f"[{width}] [rows:] [1 3] [lengths:] [{width + 1} {width + 9}]" in \
+        results["too long"]["error"]  # fmt: skip
+    assert "[rows:] [2] [lengths:] [-3]" in results["negative"]["error"]
+    assert "`lengths` must hold one length per row of `waveforms`" in results["count"]["error"]
+    assert "must hold finite samples (no NaN or inf) within the length of each row;] [rows:] [2]" \
+        in results["nan inside"]["error"]  # fmt: skip
+    assert "error" not in results["nan outside"]  # NaN in the padding beyond the length
 
 
 def test_cell_kwargs_reach_every_recurrent_layer_and_the_config():
