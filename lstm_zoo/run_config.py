@@ -16,7 +16,7 @@ DISTRIBUTIONS = ("default", "mirrored", "multi_worker", "tpu")
 CELLS = ("lstm1997", "lstm1997_forget_gate", "keras_lstm", "keras_gru")
 
 
-def option(default, help, choices=None, lower=None, upper=None, kind=None):  # noqa: A002
+def option(default, help, choices=None, lower=None, upper=None, kind=None):
     """A config field with its command-line help.
 
     Args:

@@ -66,7 +66,7 @@ def _config_class(task):
     return getattr(importlib.import_module(module), name)
 
 
-def _define_common(fv, command):
+def _define_common(fv):
     flags.DEFINE_string("config", None, "JSON file of this command's flag values (flags given "
                         "on the command line win).", flag_values=fv)  # fmt: skip
     flags.DEFINE_integer("verbosity", 0, "1: show TensorFlow's start-up and INFO log lines.",
@@ -132,7 +132,7 @@ def flag_values(command):
     """A fresh `FlagValues` holding the flags of `command` (`"train speech"`,
     `"reproduce"`, `"export"`, `"verify"`)."""
     fv = flags.FlagValues()
-    _define_common(fv, command)
+    _define_common(fv)
     if command.startswith("train "):
         _define_train(fv, command.split()[1])
     elif command == "reproduce":
