@@ -421,8 +421,12 @@ def test_each_train_command_lists_its_own_flags_with_the_configs_defaults(task):
     assert listed == [f.name for f in fields] + ["workdir", "config", "verbosity"]
     for field in fields:  # the help's defaults are the config's
         default = field.default
-        shown = {True: "true", False: "false", None: "None"}.get(default, default)
-        shown = ",".join(default) if isinstance(default, tuple) else shown
+        if isinstance(default, bool):
+            shown = "true" if default else "false"
+        elif isinstance(default, tuple):
+            shown = ",".join(default)
+        else:
+            shown = default
         assert f"  --{field.name}: " in text
         assert re.search(rf"--{field.name}: .*\n    \(default: {re.escape(str(shown))}\)", text)
     others = {f for t in TRAIN if t != task for f in flag_values(f"train {t}")} - set(listed)
