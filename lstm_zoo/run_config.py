@@ -84,6 +84,30 @@ class RunConfig:
             _check(field, getattr(self, field.name))
 
 
+@dataclasses.dataclass(frozen=True)
+class AdamPlateauConfig(RunConfig):
+    """What the recipes trained with Adam, whose learning rate halves when
+    the validation loss stalls, share (speech, captioning). Subclasses set
+    `sizes`, their named model sizes."""
+
+    sizes = {}  # a class attribute, not a field
+
+    learning_rate: float = option(0.001, "Adam learning rate.", lower=0.0)
+    clip_norm: float = option(5.0, "Gradient-norm clip (0: none). Keras clips each replica's "
+                              "gradient before summing them, so under several replicas an "
+                              "active clip gives other updates than one device.", lower=0.0)
+    min_learning_rate: float = option(0.0, "The learning rate, halved when the validation loss "
+                                      "stalls, stops at this value (0: no limit).", lower=0.0)
+    on_error: str = option("raise", "Bad input files: stop with the file's name, or skip them "
+                           "with a warning.", choices=("raise", "skip"))
+
+    def model_size(self):
+        """The `size`'s model arguments, with the fields of the same names that are set."""
+        size = dict(self.sizes[self.size])
+        size.update({k: getattr(self, k) for k in size if getattr(self, k) is not None})
+        return size
+
+
 _TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (tuple,)}
 
 

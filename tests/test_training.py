@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -13,7 +12,7 @@ import time
 
 import pytest
 
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli, run_workers
 
 pytestmark = pytest.mark.tf_only
 
@@ -75,42 +74,12 @@ def test_mirrored_strategy_matches_single_device(tmp_path):
     assert report["diff"] < 1e-5  # ... identically on one device and on two replicas
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _run_workers(args):
-    """`lstm-zoo ARGS` as the two workers of a loopback cluster; their stdouts."""
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    processes = []
-    for index in range(2):
-        env = dict(
-            os.environ,
-            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-        )
-        processes.append(subprocess.Popen(CLI + args, env=env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))  # fmt: skip
-    outputs = []
-    for process in processes:
-        out, err = process.communicate(timeout=900)
-        assert process.returncode == 0, err[-3000:]
-        outputs.append(out)
-    return outputs
-
-
 MULTI_WORKER = ["train", "adding", "--distribution=multi_worker", "--train_sequences=512",
                 "--epochs=2", "--batch_size=32", *SMALL]  # fmt: skip
 
 
 def test_two_local_multi_worker_processes_train_together(tmp_path):
-    outputs = _run_workers([*MULTI_WORKER, f"--workdir={tmp_path}"])
+    outputs = run_workers([*MULTI_WORKER, f"--workdir={tmp_path}"])
     assert all("2 replica(s)" in out for out in outputs)
     # Synchronous data parallelism: both workers report the same global losses.
     epochs = [re.findall(r"Epoch \d+/2 - 16 steps - loss: [\d.e-]+", out) for out in outputs]
@@ -135,13 +104,13 @@ def test_two_local_multi_worker_processes_train_together(tmp_path):
 def test_multi_worker_run_stopped_mid_epoch_resumes_at_the_next_batch(tmp_path):
     """The multi-worker loop resumes mid-epoch too: a run stopped by its budget
     after one batch, started again, ends with the uninterrupted run's weights."""
-    whole = _run_workers([*MULTI_WORKER, f"--workdir={tmp_path / 'whole'}"])
+    whole = run_workers([*MULTI_WORKER, f"--workdir={tmp_path / 'whole'}"])
     args = [*MULTI_WORKER, f"--workdir={tmp_path / 'resumed'}"]
-    _run_workers([*args, "--max_minutes=0"])
+    run_workers([*args, "--max_minutes=0"])
     with open(tmp_path / "resumed" / "backup" / "latest.json") as f:
         pointer = json.load(f)
     assert (pointer["epoch"], pointer["batch"]) == (0, 1)
-    resumed = _run_workers(args)
+    resumed = run_workers(args)
     assert all("epoch 1, after batch 1" in out for out in resumed)
     steps = [int(re.search(r"trained \d+ s, (\d+) steps", out).group(1)) for out in whole + resumed]
     assert steps == [32] * 4  # no batch trained twice, none left out

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.cli import CLI
+from tests.cli import run_workers
 
 pytestmark = pytest.mark.tf_only
 
@@ -65,18 +65,6 @@ def test_train_command_under_mirrored_strategy_matches_one_device(task, inputs, 
     assert report["diff"] < 1e-5, report  # ... alike on one device and on two replicas
 
 
-def _free_ports(n):
-    import socket
-
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _flags(values):
     return [f"--{k}={','.join(v) if isinstance(v, list) else v}" for k, v in values.items()]
 
@@ -84,20 +72,9 @@ def _flags(values):
 @pytest.mark.parametrize("task", ["language_model", "captioning"])
 def test_two_local_workers_train_an_application_together(task, inputs, tmp_path):
     values = {**SMALL[task], **inputs.get(task, {}), "epochs": 1}
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
-    processes = []
-    for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}))  # fmt: skip
-        args = ["train", task, "--distribution=multi_worker", f"--workdir={tmp_path / 'run'}",
-                f"--base_dir={tmp_path / 'models'}", *_flags(values)]  # fmt: skip
-        processes.append(subprocess.Popen(CLI + args, env=env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))  # fmt: skip
-    outputs = []
-    for process in processes:
-        out, err = process.communicate(timeout=900)
-        assert process.returncode == 0, err[-3000:]
-        outputs.append(out)
+    outputs = run_workers(["train", task, "--distribution=multi_worker",
+                           f"--workdir={tmp_path / 'run'}", f"--base_dir={tmp_path / 'models'}",
+                           *_flags(values)])  # fmt: skip
     assert all("2 replica(s)" in out for out in outputs)
     losses = [re.findall(r"Epoch 1/1 - (\d+) steps - loss: ([\d.e+-]+)", out) for out in outputs]
     assert losses[0] and losses[0] == losses[1]  # synchronous: the same global losses

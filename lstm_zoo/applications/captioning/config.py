@@ -3,7 +3,7 @@
 
 import dataclasses
 
-from lstm_zoo.run_config import CELLS, RunConfig, option
+from lstm_zoo.run_config import CELLS, AdamPlateauConfig, option
 
 #: Named model sizes. `show_and_tell` is the paper's width (and
 #: `ImageCaptioner`'s default); `small` is the recipe's, sized for a CPU.
@@ -14,9 +14,11 @@ SIZES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptioningConfig(RunConfig):
+class CaptioningConfig(AdamPlateauConfig):
     """A CNN encoder and an LSTM decoder (Show and Tell) trained on images and
     captions. `units` and `embedding_dim` left `None` take the `size`'s."""
+
+    sizes = SIZES
 
     data: str = option(
         None, "A COCO captions_*.json or Flickr8k/30k captions file, or a folder holding one "
@@ -49,20 +51,6 @@ class CaptioningConfig(RunConfig):
                              kind="int")
     examples_dir: str = option(None, "Write test images (PNG) with their captions here.",
                                kind="str")
-    min_learning_rate: float = option(0.0, "The learning rate, halved when the validation loss "
-                                      "stalls, stops at this value (0: no limit).", lower=0.0)
-    on_error: str = option("raise", "Bad image files: stop with the file's name, or skip them "
-                           "with a warning.", choices=("raise", "skip"))
     batch_size: int = option(64, "Global mini-batch size.", lower=1)
     epochs: int = option(30, "Most passes over the training set.", lower=1)
-    learning_rate: float = option(0.001, "Adam learning rate.", lower=0.0)
-    clip_norm: float = option(5.0, "Gradient-norm clip (0: none). Keras clips each replica's "
-                              "gradient before summing them, so under several replicas an "
-                              "active clip gives other updates than one device.", lower=0.0)
     max_minutes: float = option(10.0, "Wall-time budget for training, in minutes.", lower=0.0)
-
-    def model_size(self):
-        """`{"units": ..., "embedding_dim": ...}`: the size's, with the fields that are set."""
-        size = dict(SIZES[self.size])
-        size.update({k: getattr(self, k) for k in size if getattr(self, k) is not None})
-        return size

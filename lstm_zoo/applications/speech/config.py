@@ -3,7 +3,7 @@
 
 import dataclasses
 
-from lstm_zoo.run_config import CELLS, RunConfig, option
+from lstm_zoo.run_config import CELLS, AdamPlateauConfig, option
 
 #: Named model sizes. `graves2013` is the paper's (and `SpeechRecognizer`'s
 #: default); `small` is the recipe's, sized for a CPU.
@@ -14,9 +14,11 @@ SIZES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class SpeechConfig(RunConfig):
+class SpeechConfig(AdamPlateauConfig):
     """A deep bidirectional LSTM with CTC trained on waveforms and transcripts.
     `num_layers` and `units` left `None` take the `size`'s values."""
+
+    sizes = SIZES
 
     data: str = option(
         None, "A manifest .tsv/.csv (path, transcript[, speaker]), a folder holding one, an "
@@ -68,20 +70,6 @@ class SpeechConfig(RunConfig):
                              "to the filterbank powers (0: none).", lower=0.0)
     upper_hz: float = option(None, "Highest filterbank edge in Hz (default: half the sample "
                              "rate).", lower=0.0, kind="float")
-    min_learning_rate: float = option(0.0, "The learning rate, halved when the validation loss "
-                                      "stalls, stops at this value (0: no limit).", lower=0.0)
-    on_error: str = option("raise", "Bad audio files: stop with the file's name, or skip them "
-                           "with a warning.", choices=("raise", "skip"))
     batch_size: int = option(16, "Global mini-batch size.", lower=1)
     epochs: int = option(40, "Most passes over the training set.", lower=1)
-    learning_rate: float = option(0.001, "Adam learning rate.", lower=0.0)
-    clip_norm: float = option(5.0, "Gradient-norm clip (0: none). Keras clips each replica's "
-                              "gradient before summing them, so under several replicas an "
-                              "active clip gives other updates than one device.", lower=0.0)
     max_minutes: float = option(20.0, "Wall-time budget for training, in minutes.", lower=0.0)
-
-    def model_size(self):
-        """`{"num_layers": ..., "units": ...}`: the size's, with the fields that are set."""
-        size = dict(SIZES[self.size])
-        size.update({k: getattr(self, k) for k in size if getattr(self, k) is not None})
-        return size
