@@ -408,3 +408,15 @@ def test_help_of_every_command_exits_0():
         result = run_cli(args)
         assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
         assert result.stdout.startswith(f"lstm-zoo {' '.join(a for a in args[:2] if a[0] != '-')}")
+
+
+def test_verbosity_shows_tensorflows_start_up_lines(tmp_path):
+    quiet = run_cli(["export", "x", f"--checkpoint={tmp_path / 'none.keras'}"])
+    assert_one_line_error(quiet, "--checkpoint: no such file")
+    env = {k: v for k, v in os.environ.items() if k != "LSTM_ZOO_TF_LOGS"}
+    loud = subprocess.run([*CLI, "export", "x", f"--checkpoint={tmp_path / 'none.keras'}",
+                           "--verbosity=1"], capture_output=True, text=True, env=env,
+                          timeout=300)  # fmt: skip
+    lines = loud.stderr.splitlines()
+    assert loud.returncode == 2 and "--checkpoint: no such file" in lines[-1]
+    assert len(lines) > 1  # TensorFlow's own lines came through
