@@ -515,7 +515,7 @@ class Run:
     def __init__(self, task, config, workdir):
         self.task = task
         self.config = config
-        self.workdir = os.path.abspath(workdir)
+        self.workdir = os.fspath(workdir)
         self.chief = is_chief()
         self.strategy = get_strategy(config.distribution, tpu=config.tpu)
         self.seconds = None
