@@ -31,13 +31,20 @@ def _fail(message):
 
 
 def export(name, fv):
-    """Exports a trained `.keras` model with `lstm_zoo.export`."""
+    """Exports a trained `.keras` model or a shipped preset with `lstm_zoo.export`."""
     import keras
 
-    from lstm_zoo.export import export_model
+    if fv.preset:
+        from lstm_zoo.applications import get_model
 
+        if fv.checkpoint:
+            return _fail("export takes --checkpoint or --preset, not both")
+        model = get_model(name, preset=fv.preset)  # a ValueError names a bad file
+        card = {**model.preset_card, "preset": f"{name}/{fv.preset}"}
+        return _export(model, name, fv, card)
     if not fv.checkpoint:
-        return _fail("export needs --checkpoint=PATH (a .keras file saved by `train`)")
+        return _fail("export needs --checkpoint=PATH (a .keras file saved by `train`) or "
+                     "--preset=NAME (lstm_zoo.applications.list_presets())")
     if not os.path.isfile(fv.checkpoint):
         return _fail(f"--checkpoint: no such file: {fv.checkpoint}")
     try:
@@ -49,7 +56,12 @@ def export(name, fv):
     else:
         card = {"application": name, "checkpoint": os.path.abspath(fv.checkpoint),
                 "config": model.get_config()}  # fmt: skip
+    return _export(model, name, fv, card)
+
+
+def _export(model, name, fv, card):
     from lstm_zoo._quiet import hiding_enabled, quiet_stderr
+    from lstm_zoo.export import export_model
 
     try:
         with quiet_stderr(hiding_enabled()):  # TensorFlow's INFO lines of tracing and XLA

@@ -44,8 +44,8 @@ COMMANDS = {
        "and exports it where --export is set." for task in TRAIN},
     "reproduce": "Runs the paper's experiments in the paper's and a modern setting and writes "
                  "a report (resumable).",
-    "export": "lstm-zoo export NAME --checkpoint=PATH.keras: writes a trained .keras model to "
-              "BASE_DIR/NAME/VERSION/ for TF Serving.",
+    "export": "lstm-zoo export NAME --checkpoint=PATH.keras | --preset=P: writes a trained "
+              ".keras model or a shipped preset to BASE_DIR/NAME/VERSION/ for TF Serving.",
     "verify": "lstm-zoo verify SAVED_MODEL_DIR: checks an exported SavedModel in a fresh "
               "process that cannot import lstm_zoo.",
 }  # fmt: skip
@@ -122,6 +122,9 @@ def _define_reproduce(fv):
 def _define_export(fv):
     flags.DEFINE_string("checkpoint", None, "`.keras` model file to export (a train command's "
                         "WORKDIR/model.keras).", flag_values=fv)  # fmt: skip
+    flags.DEFINE_string("preset", None, "A trained preset of NAME shipped in the package "
+                        "(lstm_zoo.applications.list_presets()), exported instead of a "
+                        "--checkpoint.", flag_values=fv)  # fmt: skip
     flags.DEFINE_string("base_dir", "saved_models", "Folder of exported models.", flag_values=fv)
     flags.DEFINE_integer("version", None, "Version to export (default: the next free).",
                          lower_bound=1, flag_values=fv)  # fmt: skip

@@ -14,7 +14,9 @@ dataclass, the only home of its defaults, and the named model sizes) and
 
 `list_models()` names the applications, `list_sizes(name)` their named model
 sizes, `get_model(name, size=..., **kwargs)` builds one; `list_presets()` names
-the trained models shipped in the package.
+the trained models shipped in the package (`presets`), and
+`get_model(name, preset=...)` loads one, with no training and no download.
+Presets also exist for the paper's tasks (`get_model("adding", preset=...)`).
 """
 
 import importlib
@@ -26,8 +28,6 @@ _APPLICATIONS = {
                        "CONFIGS"),
     "speech": ("speech.model", "SpeechRecognizer", "speech.config", "SIZES"),
 }
-#: Trained presets by application: `{name: {preset: files}}` (none shipped yet).
-PRESETS = {name: {} for name in _APPLICATIONS}
 
 _EXPORTS = {
     "ImageCaptioner": "captioning.model",
@@ -65,28 +65,57 @@ def list_sizes(name):
 
 
 def list_presets(name=None):
-    """Names of the trained presets (of the application `name`, or all as `name/preset`)."""
+    """Names of the trained presets (of `name`, or all as `name/preset`)."""
+    from lstm_zoo.applications import presets
+
     if name is not None:
-        _check_name(name)
-        return sorted(PRESETS[name])
-    return sorted(f"{app}/{preset}" for app, presets in PRESETS.items() for preset in presets)
+        if name not in presets.HOMES:
+            raise ValueError(f"Argument `name` must be one of {sorted(presets.HOMES)}; "
+                             f"received: {name!r}")  # fmt: skip
+        return presets.available(name)
+    return sorted(f"{n}/{p}" for n in presets.HOMES for p in presets.available(n))
+
+
+def preset_card(name, preset):
+    """The model card of a preset (without loading its weights)."""
+    import json
+    import os
+
+    from lstm_zoo.applications import presets
+
+    _check_preset(name, preset)
+    with open(os.path.join(presets.preset_folder(name, preset), "card.json")) as f:
+        return json.load(f)
+
+
+def _check_preset(name, preset):
+    if preset not in list_presets(name):
+        raise ValueError(f"Argument `preset` must be one of {list_presets(name)} for {name!r}; "
+                         f"received: {preset!r}")  # fmt: skip
 
 
 def get_model(name, size=None, preset=None, **kwargs):
     """Builds the application `name`.
 
     Args:
-        name: One of `list_models()`.
+        name: One of `list_models()` (or, with `preset`, a paper task
+            that has presets, such as `"adding"`).
         size: One of `list_sizes(name)`, or `None` for the class's defaults.
-        preset: One of `list_presets(name)`: a trained model.
+        preset: One of `list_presets(name)`: the trained model, its
+            preprocessing included, with its card in `model.preset_card`.
         **kwargs: The class's other arguments (a language model's
             `tokenizer`, a captioner's `vocabulary`, `cell`, ...); they
             override the size's.
     """
-    _check_name(name)
     if preset is not None:
-        raise ValueError(f"Argument `preset` must be one of {list_presets(name)} for {name!r}; "
-                         f"received: {preset!r}")
+        from lstm_zoo.applications import presets
+
+        _check_preset(name, preset)
+        if size is not None or kwargs:
+            raise ValueError("A preset is a trained model: pass `preset` alone, without "
+                             f"`size` or other arguments; received: {sorted(kwargs)}")
+        return presets.load_preset(presets.preset_folder(name, preset))
+    _check_name(name)
     module, cls_name, config_module, attribute = _APPLICATIONS[name]
     cls = getattr(importlib.import_module(f"lstm_zoo.applications.{module}"), cls_name)
     if size is None:
@@ -110,5 +139,6 @@ __all__ = [
     "get_model",
     "list_models",
     "list_presets",
+    "preset_card",
     "list_sizes",
 ]

@@ -11,13 +11,15 @@ def test_registry_names_the_applications_and_their_sizes():
     assert applications.list_models() == ["captioning", "language_model", "speech"]
     assert applications.list_sizes("language_model") == ["large", "medium", "small"]
     assert applications.list_sizes("speech") == sorted(SIZES)
-    assert applications.list_presets() == [] and applications.list_presets("speech") == []
+    every = applications.list_presets()
+    assert every == sorted(f"{n}/{p}" for n in ("adding", "captioning", "language_model",
+                                                "speech") for p in applications.list_presets(n))
     with pytest.raises(ValueError, match="Argument `name` must be one of"):
         applications.list_sizes("vision")
     with pytest.raises(ValueError, match="Argument `size` must be one of"):
         applications.get_model("speech", size="huge")
     with pytest.raises(ValueError, match="Argument `preset` must be one of"):
-        applications.get_model("speech", preset="fsdd")
+        applications.get_model("speech", preset="no-such-preset")
 
 
 def test_get_model_builds_the_recipes_size():

@@ -1,0 +1,167 @@
+"""Trained presets: shipped in the package, loaded by name with no training or
+download, their headline metric checked on a sample made here, exported for
+serving in one command; a missing or corrupt file is one line naming it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm_zoo import applications
+from lstm_zoo.applications import presets
+from tests.cli import CLI, assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.tf_only
+
+SHIPPED = applications.list_presets()
+CAP_MB = 16  # each preset; all together at most 48
+
+
+def _adding_metric(model, card):
+    """Wrong answers on 500 fresh sequences, against the card's test rate."""
+    from lstm_zoo.datasets import CORRECT_ABS_ERROR, adding_problem
+
+    x, y, _ = adding_problem(500, card["length"], seed=12345)
+    error = np.abs(np.asarray(model.predict(x, verbose=0)) - y)
+    wrong = int((error >= CORRECT_ABS_ERROR).sum())
+    assert wrong <= max(2, 2 * 500 * card["metrics"]["test_wrong"] / card["metrics"]
+                        ["test_sequences"]), wrong  # fmt: skip
+    return wrong
+
+
+def _captioning_metric(model, card):
+    """BLEU-4 on 100 test scenes (object pairs no training scene shows)."""
+    from lstm_zoo.applications.captioning import shapes
+    from lstm_zoo.applications.captioning.metrics import corpus_bleu
+
+    images, refs, _ = shapes.shape_scenes(100, "test", seed=777, image_size=model.image_size)
+    bleu_4 = corpus_bleu(refs, model.caption(images, beam_width=3))[3]
+    assert bleu_4 >= card["metrics"]["beam3"]["bleu_4"] - 0.1, bleu_4
+    return bleu_4
+
+
+METRICS = {"adding": _adding_metric, "captioning": _captioning_metric}
+
+
+def test_presets_fit_the_size_caps():
+    sizes = {}
+    for entry in SHIPPED:
+        folder = presets.preset_folder(*entry.split("/"))
+        sizes[entry] = sum(os.path.getsize(os.path.join(folder, f)) for f in presets.FILES)
+    assert all(size <= CAP_MB * 2**20 for size in sizes.values()), sizes
+    assert sum(sizes.values()) <= 48 * 2**20, sizes
+
+
+@pytest.mark.parametrize("entry", SHIPPED)
+def test_preset_has_a_full_card_and_meets_its_headline_metric(entry):
+    name, preset = entry.split("/")
+    model = applications.get_model(name, preset=preset)
+    card = model.preset_card
+    for key in ("data", "licence", "command", "training_seconds", "machine", "metrics",
+                "versions"):
+        assert card.get(key) not in (None, "", {}), key
+    assert card["command"].startswith("lstm-zoo train ")
+    METRICS[name](model, card)
+
+
+@pytest.mark.parametrize("entry", SHIPPED)
+def test_preset_loads_and_answers_in_a_fresh_process_and_exports(entry, tmp_path):
+    name, preset = entry.split("/")
+    code = f"""
+import lstm_zoo
+from lstm_zoo import applications
+model = applications.get_model({name!r}, preset={preset!r})
+print(type(model).__name__, model.count_params())
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert int(run.stdout.split()[-1]) > 0
+    export = run_cli(["export", name, f"--preset={preset}", f"--base_dir={tmp_path}"])
+    assert export.returncode == 0, export.stderr[-3000:]
+    version = export.stdout.strip().splitlines()[-1]
+    with open(os.path.join(version, "assets", "lstm_zoo.json")) as f:
+        assert json.load(f)["preset"] == entry
+    verify = run_cli(["verify", version])
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _tiny_captioner():
+    import keras
+
+    from lstm_zoo.applications.captioning.model import ImageCaptioner
+
+    keras.utils.set_random_seed(0)
+    model = ImageCaptioner(["a", "red", "circle"], image_size=32, units=8, embedding_dim=8)
+    model.build()
+    return model
+
+
+def test_save_and_load_keep_the_model_in_float16(tmp_path):
+    from lstm_zoo.applications.captioning import shapes
+
+    model = _tiny_captioner()
+    presets.save_preset(model, str(tmp_path / "p"), {"metrics": {}})
+    with np.load(tmp_path / "p" / "weights.npz") as stored:
+        assert all(stored[k].dtype == np.float16 for k in stored.files)
+    loaded = presets.load_preset(str(tmp_path / "p"))
+    assert loaded.preset_card == {"metrics": {}}
+    images, _, _ = shapes.shape_scenes(4, "test", seed=1, image_size=32)
+    ids = np.zeros((4, 3), "int32")
+    np.testing.assert_allclose(loaded((images, ids)), model((images, ids)), atol=0.05)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("delete weights.npz", "weights.npz is missing"),
+        ("truncate weights.npz", "weights.npz is corrupt"),
+        ("truncate config.json", "config.json is unreadable or corrupt"),
+        ("garble card.json", "card.json is unreadable or corrupt"),
+        ("drop an array", "weights.npz does not match its config.json"),
+    ],
+)
+def test_a_damaged_preset_fails_naming_the_file(tmp_path, damage, message):
+    folder = tmp_path / "p"
+    presets.save_preset(_tiny_captioner(), str(folder), {"metrics": {}})
+    action, file = damage.split(" ", 1)
+    path = folder / file if file in presets.FILES else folder / "weights.npz"
+    if action == "delete":
+        path.unlink()
+    elif action == "truncate":
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    elif action == "garble":
+        path.write_text("{not json")
+    else:
+        with np.load(path) as stored:
+            arrays = {k: stored[k] for k in sorted(stored.files)[:-1]}
+        np.savez_compressed(path, **arrays)
+    with pytest.raises(ValueError, match=message) as error:
+        presets.load_preset(str(folder))
+    assert len(str(error.value).splitlines()) == 1 and str(folder) in str(error.value)
+
+
+def test_export_of_a_damaged_shipped_preset_is_one_line(tmp_path):
+    if not SHIPPED:
+        pytest.skip("no preset shipped")
+    name, preset = SHIPPED[0].split("/")
+    root = tmp_path / "root"
+    home = root / presets.HOMES[name]
+    shutil.copytree(presets.preset_folder(name, preset), home / preset)
+    with open(home / preset / "weights.npz", "r+b") as f:
+        f.truncate(100)
+    env = dict(os.environ, LSTM_ZOO_PRESET_ROOT=str(root), TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([*CLI, "export", name, f"--preset={preset}",
+                             f"--base_dir={tmp_path / 'models'}"], capture_output=True, text=True,
+                            env=env, timeout=600)  # fmt: skip
+    assert_one_line_error(result, f"Preset file {home / preset / 'weights.npz'} is corrupt")
+    assert not (tmp_path / "models").exists()
+
+
+def test_unknown_preset_names_the_choices():
+    result = run_cli(["export", "captioning", "--preset=nope"])
+    assert_one_line_error(result, "Argument `preset` must be one of")
