@@ -102,7 +102,7 @@ def reproduce_experiments(fv, argv):
     if not fv.report_only:
         reproduce.record_command(fv.output_dir, command)
         reproduce.run(experiments, fv.settings, fv.trials, fv.seed, fv.budget, fv.output_dir,
-                      budgets)  # fmt: skip
+                      budgets, save_models=fv.save_models)  # fmt: skip
     reproduce.write_report(fv.output_dir, report, command)
     print(f"Report: {report}")
     return 0

@@ -272,8 +272,30 @@ class _Progress(keras.callbacks.Callback):
                          time.time() - self._start)  # fmt: skip
 
 
-def run_trial(experiment, params, setting, trial, seed, budget, label=""):
-    """Trains and tests one trial. Returns a dict with the `FIELDS` and `curve`."""
+def test_error(model, experiment, params, seed=0):
+    """`(wrong fraction, mean squared error)` of `model` on the 2,560 test
+    sequences of `experiment` drawn from `seed` (not Reber), judged as the
+    paper does (`criteria.final_errors`)."""
+    task = paper_tasks.TASKS[experiment]
+    offset = JUDGED_COLUMN.get(experiment, 0)
+    data_params = {**params, "expected": True} if offset else params
+    first = paper_tasks.generate(experiment, 1, 0, **params)
+    threshold = criteria.CRITERIA[experiment].threshold
+    wrong, squared = [], []
+    for x, y in _test_blocks(experiment, data_params, (seed, 99_999), first[0].nbytes):
+        predictions = model.predict(x, batch_size=256, verbose=0)
+        if task.per_step:
+            y, predictions = y[:, -1], predictions[:, -1]
+        y = y[:, offset:]
+        judged = criteria.final_errors(y, predictions, threshold)
+        wrong.append(judged[0])
+        squared.append(judged[1])
+    return float(np.concatenate(wrong).mean()), float(np.concatenate(squared).mean())
+
+
+def run_trial(experiment, params, setting, trial, seed, budget, label="", save_model=None):
+    """Trains and tests one trial. Returns a dict with the `FIELDS` and `curve`;
+    `save_model` (a `.keras` path) keeps the trained model."""
     start = time.time()
     task = paper_tasks.TASKS[experiment]
     trial_seed = seed * 1000 + trial
@@ -282,7 +304,6 @@ def run_trial(experiment, params, setting, trial, seed, budget, label=""):
     masked = experiment not in ("2a", "2b", "2c")
     offset = JUDGED_COLUMN.get(experiment, 0)
     data_params = {**params, "expected": True} if offset else params
-    test_seed = (seed, 99_999)
     if experiment == "1":
         train = reber.embedded_reber(256, seed=(trial_seed, 1))
         test = reber.embedded_reber(256, seed=(trial_seed, 2))
@@ -325,18 +346,10 @@ def run_trial(experiment, params, setting, trial, seed, budget, label=""):
         result.update(test_wrong=float(1 - np.mean(correct)), test_mse=float("nan"))
     else:
         curve = progress.curve
-        threshold = criteria.CRITERIA[experiment].threshold
-        wrong, squared = [], []
-        for x, y in _test_blocks(experiment, data_params, test_seed, first[0].nbytes):
-            predictions = model.predict(x, batch_size=256, verbose=0)
-            if task.per_step:
-                y, predictions = y[:, -1], predictions[:, -1]
-            y = y[:, offset:]
-            judged = criteria.final_errors(y, predictions, threshold)
-            wrong.append(judged[0])
-            squared.append(judged[1])
-        result.update(test_wrong=float(np.concatenate(wrong).mean()),
-                      test_mse=float(np.concatenate(squared).mean()))  # fmt: skip
+        wrong, mse = test_error(model, experiment, params, seed)
+        result.update(test_wrong=wrong, test_mse=mse)
+    if save_model:
+        model.save(save_model)
     result.update(
         solved=stopper.sequences is not None,
         sequences=stopper.sequences if stopper.sequences is not None else "",
@@ -367,7 +380,7 @@ def read_trials(path):
 
 
 def run(experiments, settings=SETTINGS, trials=3, seed=0, budget=None, output_dir="reproduction",
-        budgets=None):  # fmt: skip
+        budgets=None, save_models=None):  # fmt: skip
     """Runs the reproduction, skipping trials already in `output_dir/trials.csv`.
 
     Args:
@@ -379,6 +392,8 @@ def run(experiments, settings=SETTINGS, trials=3, seed=0, budget=None, output_di
             `None` for each experiment's default (`EXPERIMENTS[...].budget`).
         output_dir: Folder of `trials.csv` and `curves/`.
         budgets: Optional list of per-experiment budgets overriding `budget`.
+        save_models: A folder to keep each trained trial's model in
+            (`EXPERIMENT_PARAMS_SETTING_TRIAL.keras`), or `None`.
 
     Returns:
         The list of all rows of `trials.csv` after the run.
@@ -405,9 +420,14 @@ def run(experiments, settings=SETTINGS, trials=3, seed=0, budget=None, output_di
         label = (f"[{number}/{len(plan)}] exp {experiment} {params_key(params)} {setting} "
                  f"trial {trial + 1}/{trials}")  # fmt: skip
         logging.info("%s: start, budget %d sequences", label, limit)
-        result = run_trial(experiment, params, setting, trial, seed, limit, label)
-        curve = result.pop("curve")
         name = f"{experiment}_{params_key(params) or 'default'}_{setting}_{trial}.json"
+        keep = None
+        if save_models:
+            os.makedirs(save_models, exist_ok=True)
+            keep = os.path.join(save_models, name.replace("=", "").replace(",", "_")
+                                .replace(".json", ".keras"))  # fmt: skip
+        result = run_trial(experiment, params, setting, trial, seed, limit, label, keep)
+        curve = result.pop("curve")
         with open(os.path.join(output_dir, "curves", name.replace("=", "").replace(",", "_")),
                   "w") as f:  # fmt: skip
             json.dump(curve, f)

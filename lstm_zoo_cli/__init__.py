@@ -114,6 +114,8 @@ def _define_reproduce(fv):
                     flag_values=fv)
     d.DEFINE_bool("report_only", False, "Write the report from OUTPUT_DIR/trials.csv; train "
                   "nothing.", flag_values=fv)  # fmt: skip
+    d.DEFINE_string("save_models", None, "Keep each trained trial's model in this folder "
+                    "(EXPERIMENT_PARAMS_SETTING_TRIAL.keras).", flag_values=fv)  # fmt: skip
     d.DEFINE_enum("backend", "jax", ["jax", "tensorflow"], "Keras backend of `reproduce` (JAX "
                   "compiles the online updates ~30x faster on CPU; falls back to TensorFlow "
                   "when JAX is not installed).", flag_values=fv)  # fmt: skip

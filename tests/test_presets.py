@@ -44,7 +44,41 @@ def _captioning_metric(model, card):
     return bleu_4
 
 
-METRICS = {"adding": _adding_metric, "captioning": _captioning_metric}
+def _language_model_metric(model, card):
+    """Nats per character on Shakespeare's sonnets 18, 29, 30, 73, 116 and 130
+    (public domain; typed for the tests, not in tinyshakespeare), the state
+    carried through, against the sample's own character entropy: a model
+    that only knew how often each character occurs in these very sonnets."""
+    import tensorflow as tf
+
+    from lstm_zoo.applications.language_model.data import stream_dataset
+    from lstm_zoo.applications.language_model.stream import evaluate_stream
+
+    text = open(os.path.join(os.path.dirname(__file__), "data", "sonnets.txt")).read()
+    ids = model.tokenizer(tf.constant(text)).numpy()
+    nats, count = evaluate_stream(model, stream_dataset(ids, 1, 100), None)
+    frequencies = np.bincount(ids)[np.bincount(ids) > 0] / len(ids)
+    entropy = float(-(frequencies * np.log(frequencies)).sum())
+    assert count >= 3000 and nats < 0.6 * entropy, (nats, entropy)
+    return nats
+
+
+def _paper_task_metric(experiment):
+    def metric(model, card):
+        """Wrong fraction on 2,560 fresh test sequences (seed 5), judged as
+        the paper does, against the card's (seed 0)."""
+        from lstm_zoo import reproduce
+
+        wrong, _ = reproduce.test_error(model, experiment, {}, seed=5)
+        assert wrong <= max(0.01, 2 * card["metrics"]["test_wrong_fraction"]), wrong
+        return wrong
+
+    return metric
+
+
+METRICS = {"adding": _adding_metric, "captioning": _captioning_metric,
+           "language_model": _language_model_metric,
+           "temporal_order": _paper_task_metric("6a"), "two_sequence": _paper_task_metric("3a")}
 
 
 def test_presets_fit_the_size_caps():
@@ -64,7 +98,7 @@ def test_preset_has_a_full_card_and_meets_its_headline_metric(entry):
     for key in ("data", "licence", "command", "training_seconds", "machine", "metrics",
                 "versions"):
         assert card.get(key) not in (None, "", {}), key
-    assert card["command"].startswith("lstm-zoo train ")
+    assert card["command"].startswith(("lstm-zoo train ", "lstm-zoo reproduce "))
     METRICS[name](model, card)
 
 

@@ -76,8 +76,8 @@ def test_short_training_run_meets_the_criterion():
 
 
 def _fake_trial(calls):
-    def run_trial(experiment, params, setting, trial, seed, budget, label=""):
-        calls.append((experiment, setting, trial))
+    def run_trial(experiment, params, setting, trial, seed, budget, label="", save_model=None):
+        calls.append((experiment, setting, trial, save_model))
         solved = setting == "modern"
         return {"experiment": experiment, "params": reproduce.params_key(params),
                 "setting": setting, "trial": trial, "seed": seed * 1000 + trial,
@@ -95,8 +95,12 @@ def test_run_resumes_and_reports(tmp_path, monkeypatch):
     experiments = [("4", {}), ("2c", {"p": 1000, "q": 1000})]
     reproduce.run(experiments[:1], trials=2, output_dir=out)
     assert len(calls) == 4
-    rows = reproduce.run(experiments, trials=2, output_dir=out)  # a second run: only 2c
+    assert all(c[3] is None for c in calls)
+    models = str(tmp_path / "models")
+    rows = reproduce.run(experiments, trials=2, output_dir=out,
+                         save_models=models)  # a second run: only 2c
     assert len(calls) == 8 and all(c[0] == "2c" for c in calls[4:])
+    assert calls[4][3] == os.path.join(models, "2c_p1000_q1000_paper_0.keras")
     assert len(rows) == 8
     report = str(tmp_path / "report.md")
     reproduce.write_report(out, report, "lstm-zoo reproduce --trials=2")

@@ -30,6 +30,8 @@ _ROOT = os.environ.get("LSTM_ZOO_PRESET_ROOT") or os.path.dirname(
 #: Where each name's presets live (relative to the `lstm_zoo` package).
 HOMES = {
     "adding": "tasks/adding/presets",
+    "temporal_order": "tasks/temporal_order/presets",
+    "two_sequence": "tasks/two_sequence/presets",
     "captioning": "applications/captioning/presets",
     "language_model": "applications/language_model/presets",
     "speech": "applications/speech/presets",
@@ -55,8 +57,10 @@ def save_preset(model, folder, card):
     import keras
 
     os.makedirs(folder, exist_ok=True)
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)  # an inference model: `compile()` sets the defaults
     with open(os.path.join(folder, "config.json"), "w") as f:
-        json.dump(keras.saving.serialize_keras_object(model), f, indent=1)
+        json.dump(config, f, indent=1)
     weights = {}
     for i, w in enumerate(model.get_weights()):
         w = np.asarray(w)

@@ -12,8 +12,11 @@ def test_registry_names_the_applications_and_their_sizes():
     assert applications.list_sizes("language_model") == ["large", "medium", "small"]
     assert applications.list_sizes("speech") == sorted(SIZES)
     every = applications.list_presets()
-    assert every == sorted(f"{n}/{p}" for n in ("adding", "captioning", "language_model",
-                                                "speech") for p in applications.list_presets(n))
+    names = ("adding", "captioning", "language_model", "speech", "temporal_order",
+             "two_sequence")
+    assert every == sorted(f"{n}/{p}" for n in names for p in applications.list_presets(n))
+    assert {"adding/t100", "captioning/shapes", "temporal_order/6a", "two_sequence/3a"} <= \
+        set(every)  # fmt: skip
     with pytest.raises(ValueError, match="Argument `name` must be one of"):
         applications.list_sizes("vision")
     with pytest.raises(ValueError, match="Argument `size` must be one of"):
