@@ -602,9 +602,9 @@ class Run:
         """
         if not self.chief:
             return None
-        facts = {"metrics": metrics, "training": {"seconds": self.seconds,
-                                                   "config": self.config.to_dict()}}
         if card is None:
+            facts = {"metrics": metrics, "training": {"seconds": self.seconds,
+                                                       "config": self.config.to_dict()}}
             card = model.model_card(**facts) if hasattr(model, "model_card") else \
                 {"application": self.task, "config": model.get_config(), **facts}  # fmt: skip
         _write_json(self.path("metrics.json"), {
