@@ -5,6 +5,8 @@
   <name>.recipe`), run by the one training driver (`lstm_zoo.training.Run`).
 - `export(name, fv)`: a trained `.keras` model to a TF Serving SavedModel.
 - `reproduce_experiments(fv, argv)`: the paper's experiments and their report.
+- `score_speech(data, fv)`: speech recognisers (PocketSphinx, trained models)
+  scored side by side on one corpus (`lstm_zoo.applications.speech.peers`).
 
 `python -m lstm_zoo.cli ...` runs the command line as `lstm-zoo` does.
 """
@@ -105,6 +107,58 @@ def reproduce_experiments(fv, argv):
                       budgets, save_models=fv.save_models)  # fmt: skip
     reproduce.write_report(fv.output_dir, report, command)
     print(f"Report: {report}")
+    return 0
+
+
+def score_speech(data, fv):
+    """Decodes the corpus `data` with each of `fv.recognizers` and prints their scores."""
+    import json
+    import platform
+
+    from lstm_zoo.applications.speech import data as speech
+    from lstm_zoo.applications.speech import peers
+
+    if not os.path.exists(data):
+        return _fail(f"score: no such file or folder: {data}")
+    utterances = speech.load_speech_folder(data, sample_rate=None)
+    if fv.speakers:
+        missing = sorted(set(fv.speakers) - {u.speaker for u in utterances})
+        if missing:
+            return _fail(f"--speakers: {', '.join(missing)} not in {data} (its speakers: "
+                         f"{', '.join(sorted({u.speaker for u in utterances})[:12])})")
+        utterances = [u for u in utterances if u.speaker in fv.speakers]
+    isolated = (fv.grammar == "word" or fv.grammar == "auto"
+                and all(len(u.transcript.split()) == 1 for u in utterances))  # fmt: skip
+    print(f"{len(utterances)} utterances of {len({u.speaker for u in utterances})} speaker(s) "
+          f"from {data}", flush=True)
+    results = []
+    for spec in fv.recognizers:
+        try:
+            recognizer = peers.load_recognizer(spec, fv.beam_width, isolated)
+        except RuntimeError as error:
+            return _fail(str(error))
+        result = peers.score(recognizer, utterances)
+        results.append({"recognizer": spec, **result})
+        print(f"{recognizer.name}: accuracy {result['all']['accuracy']:.4f}, word error rate "
+              f"{result['all']['word_error_rate']:.4f} ({result['seconds']:.1f} s)", flush=True)
+    speakers = sorted({u.speaker for u in utterances})
+    print("\n| speaker | " + " | ".join(r["recognizer"] for r in results) + " |")
+    print("|---|" + "---|" * len(results))
+    for speaker in speakers:
+        cells = [f"{r['speakers'][speaker]['accuracy']:.3f}" for r in results]
+        print(f"| {speaker} | " + " | ".join(cells) + " |")
+    print("| **all** | " + " | ".join(f"**{r['all']['accuracy']:.3f}**" for r in results) + " |")
+    if fv.output:
+        report = {"data": os.path.abspath(data), "isolated": isolated,
+                  "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                  "transcripts": [u.transcript for u in utterances],
+                  "paths": [u.path for u in utterances], "results": results}  # fmt: skip
+        os.makedirs(os.path.dirname(os.path.abspath(fv.output)), exist_ok=True)
+        tmp = fv.output + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=1)
+        os.replace(tmp, fv.output)
+        print(f"Scores: {fv.output}")
     return 0
 
 

@@ -4,6 +4,7 @@
     lstm-zoo reproduce [--flags]
     lstm-zoo export NAME --checkpoint=PATH.keras [--version=N] [--overwrite]
     lstm-zoo verify SAVED_MODEL_DIR
+    lstm-zoo score DATA --recognizers=pocketsphinx,MODEL.keras [--speakers=...]
 
 Each command has its own flags: a `train` command's are the fields of its
 recipe's config (`lstm_zoo.tasks.adding.config`, `lstm_zoo.applications.
@@ -48,11 +49,15 @@ COMMANDS = {
               ".keras model or a shipped preset to BASE_DIR/NAME/VERSION/ for TF Serving.",
     "verify": "lstm-zoo verify SAVED_MODEL_DIR: checks an exported SavedModel in a fresh "
               "process that cannot import lstm_zoo.",
+    "score": "lstm-zoo score DATA: decodes a speech corpus (FSDD folder, manifest) with "
+             "PocketSphinx and trained speech models side by side; accuracy and word error "
+             "rate per speaker.",
 }  # fmt: skip
 
 USAGE = (
     f"usage: lstm-zoo train {{{','.join(TRAIN)}}} [--flags] | lstm-zoo reproduce [--flags] | "
-    "lstm-zoo export NAME --checkpoint=PATH [--flags] | lstm-zoo verify DIR"
+    "lstm-zoo export NAME --checkpoint=PATH [--flags] | lstm-zoo verify DIR | "
+    "lstm-zoo score DATA [--flags]"
 )
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
 
@@ -133,6 +138,21 @@ def _define_export(fv):
     flags.DEFINE_bool("overwrite", False, "Replace an existing version.", flag_values=fv)
 
 
+def _define_score(fv):
+    flags.DEFINE_list("recognizers", ["pocketsphinx"], "Recognisers to score, side by side: "
+                      "`pocketsphinx` (needs `pip install \"lstm_zoo[peers]\"`), a .keras file of "
+                      "`train speech`, `preset:P` (a speech preset).", flag_values=fv)  # fmt: skip
+    flags.DEFINE_list("speakers", None, "Score only these speakers (default: all).",
+                      flag_values=fv)  # fmt: skip
+    flags.DEFINE_enum("grammar", "auto", ["auto", "word", "string"], "PocketSphinx's grammar: "
+                      "one digit word, or a string of them (auto: one word where every "
+                      "transcript is one word, as in FSDD).", flag_values=fv)  # fmt: skip
+    flags.DEFINE_integer("beam_width", 8, "Beam width of the Keras models.", lower_bound=1,
+                         flag_values=fv)  # fmt: skip
+    flags.DEFINE_string("output", None, "Also write the scores (and every transcript) to this "
+                        "JSON file.", flag_values=fv)  # fmt: skip
+
+
 def flag_values(command):
     """A fresh `FlagValues` holding the flags of `command` (`"train speech"`,
     `"reproduce"`, `"export"`, `"verify"`)."""
@@ -144,6 +164,8 @@ def flag_values(command):
         _define_reproduce(fv)
     elif command == "export":
         _define_export(fv)
+    elif command == "score":
+        _define_score(fv)
     return fv
 
 
@@ -244,8 +266,9 @@ def parse(argv):
             raise CommandLineError(f"train: unknown task {task!r}; the tasks are "
                                    f"{', '.join(TRAIN)}")  # fmt: skip
         command, nargs = f"train {positional[1]}", 2
-    elif positional[0] in ("reproduce", "export", "verify"):
-        command, nargs = positional[0], {"reproduce": 1, "export": 2, "verify": 2}[positional[0]]
+    elif positional[0] in ("reproduce", "export", "verify", "score"):
+        command = positional[0]
+        nargs = {"reproduce": 1, "export": 2, "verify": 2, "score": 2}[command]
     else:
         raise CommandLineError(f"unknown command {positional[0]!r}; {USAGE}")
     if wants_help:
@@ -265,7 +288,8 @@ def parse(argv):
     except flags.Error as error:
         raise CommandLineError(" ".join(str(error).split())) from None
     if len(rest) - 1 != nargs:
-        what = {"export": "NAME", "verify": "SAVED_MODEL_DIR"}.get(command.split()[0])
+        what = {"export": "NAME", "verify": "SAVED_MODEL_DIR", "score": "DATA"}.get(
+            command.split()[0])
         if what and len(rest) - 1 < nargs:
             raise CommandLineError(f"{command} needs {what}; {USAGE}")
         raise CommandLineError(f"unexpected arguments {rest[1 + nargs:] or rest[1:]}; {USAGE}")
@@ -320,6 +344,8 @@ def run(argv=None):
             return cli.train(task, train_values(task, fv), fv.workdir)
         if command == "reproduce":
             return cli.reproduce_experiments(fv, argv)
+        if command == "score":
+            return cli.score_speech(positional[1], fv)
         return cli.export(positional[1], fv)
     except ValueError as error:  # bad values met at run time: one line, no traceback
         if os.environ.get("LSTM_ZOO_DEBUG"):

@@ -30,7 +30,14 @@ class SpeechConfig(AdamPlateauConfig):
     synth_dir: str = option("data/spoken_digits", "Folder of the synthesised digit corpus "
                             "(made on first use).")
     synth_utterances: int = option(4000, "Utterances of the synthesised corpus.", lower=10)
-    add_synthesized: bool = option(False, "With --data, also train on the synthesised corpus.")
+    add_synthesized: bool = option(False, "With --data, also train on the synthesised corpus's "
+                                   "training voices (its held-out voices: a second test set).")
+    festival_utterances: int = option(
+        0, "Also train on this many digit strings (1 to 3 digits) spoken by Festival's voices "
+        "(needs Festival; 0: none).", lower=0,
+    )  # fmt: skip
+    festival_dir: str = option("data/festival_digits", "Folder of the Festival corpus (made on "
+                               "first use).")  # fmt: skip
     test_speakers: tuple = option(
         None, "Speakers held out for testing (a name ending in '/' is a prefix). Default: the "
         "held-out voices of the synthesised corpus (test/), else a random tenth of the "

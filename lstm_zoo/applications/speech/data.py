@@ -18,6 +18,9 @@ batches as `tf.data`:
   strings ("three one four") spoken by eSpeak NG over several voices, speeds
   and pitches, written as WAV files plus a manifest (so it loads with
   `load_manifest`); voices are split into train and held-out test voices.
+- `synthesize_festival_digits(folder, ...)`: digit strings spoken by
+  Festival's voices (diphone voices cut from real speakers' recordings),
+  extra training data for real voices (`--festival_utterances`).
 
 Audio is read with `soundfile` (libsndfile: WAV, FLAC, OGG) and resampled with
 `scipy.signal.resample_poly` when `resample=True`. An empty, corrupt,
@@ -350,6 +353,99 @@ def synthesize_spoken_digits(folder, num_utterances=2000, min_digits=1, max_digi
         for done, _ in enumerate(pool.map(speak, jobs), 1):
             if progress and (done % 500 == 0 or done == len(jobs)):
                 print(f"synthesised {done}/{len(jobs)} utterances", flush=True)
+    tmp = manifest + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("path\ttranscript\tspeaker\n")
+        for name, text, speaker, *_ in jobs:
+            f.write(f"{name}\t{text}\t{speaker}\n")
+    os.replace(tmp, manifest)
+    with open(stamp, "w") as f:
+        f.write(settings + "\n")
+    return manifest
+
+
+FESTIVAL_INSTALL = (
+    "Festival (with at least one English voice) is needed for --festival_utterances and was not "
+    "found on PATH. Install it (Debian/Ubuntu: `apt-get install festival festvox-kallpc16k "
+    "festvox-kdlpc16k festvox-us-slt-hts`) or leave --festival_utterances at 0."
+)
+
+
+def festival_voices(festival="festival"):
+    """The English Festival voices installed (e.g. `kal_diphone`, `ked_diphone`,
+    `cmu_us_slt_arctic_hts`); raises `RuntimeError` when Festival or every voice is missing."""
+    if shutil.which(festival) is None or shutil.which("text2wave") is None:
+        raise RuntimeError(FESTIVAL_INSTALL)
+    listed = subprocess.run([festival, "-b", "(print (voice.list))"], check=True,
+                            capture_output=True, text=True).stdout  # fmt: skip
+    voices = sorted(v for v in listed.strip().strip("()").split() if v)
+    if not voices:
+        raise RuntimeError(FESTIVAL_INSTALL)
+    return voices
+
+
+def synthesize_festival_digits(folder, num_utterances=1000, min_digits=1, max_digits=3, seed=0,
+                               workers=2, progress=True):  # fmt: skip
+    """Writes a spoken-digit corpus synthesised with Festival's voices.
+
+    Festival's diphone voices (`kal_diphone`, `ked_diphone`) are cut from
+    recordings of real speakers and its HTS voice (`cmu_us_slt_arctic_hts`)
+    is trained on one: three more voices, unlike eSpeak NG's formant
+    synthesis. Each utterance is `min_digits` to `max_digits` random digit
+    words, spoken by a random installed voice at a random duration stretch
+    (0.8-1.5) and, for the diphone voices, a random mean pitch (70-220 Hz).
+    Speakers are named `festival/VOICE`. WAV files and `manifest.tsv` go to
+    `folder`; a complete corpus of the same settings is reused.
+
+    Returns:
+        The manifest path.
+
+    Raises:
+        RuntimeError: Festival or its voices are not installed.
+        ValueError: Bad arguments.
+    """
+    positive_int("num_utterances", num_utterances)
+    positive_int("min_digits", min_digits)
+    if positive_int("max_digits", max_digits) < min_digits:
+        raise ValueError(f"Argument `max_digits` ({max_digits}) must be >= min_digits "
+                         f"({min_digits})")  # fmt: skip
+    voices = festival_voices()
+    settings = f"festival {num_utterances} {min_digits} {max_digits} {seed} {' '.join(voices)}"
+    manifest = os.path.join(folder, MANIFEST_FILE)
+    stamp = os.path.join(folder, "settings.txt")
+    if os.path.isfile(manifest) and os.path.isfile(stamp):
+        with open(stamp) as f:
+            if f.read().strip() == settings:
+                return manifest
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for i in range(num_utterances):
+        voice = voices[rng.integers(len(voices))]
+        digits = rng.integers(0, 10, size=rng.integers(min_digits, max_digits + 1))
+        text = " ".join(DIGIT_WORDS[d] for d in digits)
+        stretch, pitch = float(rng.uniform(0.8, 1.5)), int(rng.integers(70, 221))
+        jobs.append((f"{i:06d}.wav", text, f"festival/{voice}", voice, stretch, pitch))
+
+    def speak(job):
+        name, text, _, voice, stretch, pitch = job
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return
+        command = ["text2wave", "-eval", f"(voice_{voice})", "-eval",
+                   f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]  # fmt: skip
+        if voice.endswith("_diphone"):
+            command += ["-eval", f"(set! int_lr_params '((target_f0_mean {pitch}) "
+                        f"(target_f0_std {pitch // 8}) (model_f0_mean 170) (model_f0_std 34)))"]
+        tmp = path + ".tmp.wav"
+        subprocess.run(command + ["-o", tmp], input=text, check=True, capture_output=True,
+                       text=True)  # fmt: skip
+        os.replace(tmp, path)
+
+    with ThreadPoolExecutor(max(1, int(workers))) as pool:
+        for done, _ in enumerate(pool.map(speak, jobs), 1):
+            if progress and (done % 500 == 0 or done == len(jobs)):
+                print(f"synthesised {done}/{len(jobs)} Festival utterances", flush=True)
     tmp = manifest + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("path\ttranscript\tspeaker\n")

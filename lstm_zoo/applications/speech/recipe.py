@@ -83,6 +83,11 @@ def build_model(config, sample_rate):
     )  # fmt: skip
 
 
+def speech_dataset_for(utterances, model, config):
+    """The evaluation batches of `utterances` for `model`."""
+    return speech.speech_dataset(utterances, model.encode_transcript, config.batch_size)
+
+
 def train(config=None, workdir="runs/speech"):
     """Trains, evaluates, saves (and with `config.export`, exports) the model.
 
@@ -105,8 +110,16 @@ def train(config=None, workdir="runs/speech"):
         train_set, test = speech.split_by_speaker(utterances, ["test/"])
     else:
         test, train_set = random_tenth(utterances, config.seed)
-    if extra is not None:
+    synth_test = None
+    if extra is not None:  # train on its training voices; its held-out voices are a test set
+        extra, synth_test = speech.split_by_speaker(extra, ["test/"])
         train_set = train_set + extra
+    if config.festival_utterances:
+        manifest = speech.synthesize_festival_digits(config.festival_dir,
+                                                     config.festival_utterances, seed=config.seed)
+        train_set = train_set + speech.load_manifest(manifest, sample_rate,
+                                                     on_error=config.on_error)  # fmt: skip
+        data_name += f" + {config.festival_utterances} Festival utterances"
     # A tenth of the training speakers' utterances for validation.
     valid, train_set = random_tenth(train_set, config.seed + 1)
 
@@ -118,8 +131,8 @@ def train(config=None, workdir="runs/speech"):
     train_ds = speech.speech_dataset(train_set, model.encode_transcript, config.batch_size,
                                      shuffle=True, seed=config.seed, augment=config.augment,
                                      speed=config.speed_perturbation, clock=clock)  # fmt: skip
-    valid_ds = speech.speech_dataset(valid, model.encode_transcript, config.batch_size)
-    test_ds = speech.speech_dataset(test, model.encode_transcript, config.batch_size)
+    valid_ds = speech_dataset_for(valid, model, config)
+    test_ds = speech_dataset_for(test, model, config)
     seconds_audio = sum(len(u.audio) for u in train_set) / sample_rate
     print(
         f"Speech recognizer (cell {config.cell}, {model.num_layers} x {model.units} units per "
@@ -144,6 +157,16 @@ def train(config=None, workdir="runs/speech"):
         print(f"test {name}: label error rate {result['label_error_rate']:.4f}, word error "
               f"rate {result['word_error_rate']:.4f}, sentence accuracy "
               f"{result['sentence_accuracy']:.4f} ({result['utterances']} utterances)")  # fmt: skip
+    if synth_test:
+        synth_ds = speech_dataset_for(synth_test, model, config)
+        result_synth = model.evaluate_transcripts(synth_ds, config.beam_width)
+        metrics["synthesized_test_voices"] = {
+            k: result_synth[k] for k in ("label_error_rate", "word_error_rate",
+                                         "sentence_accuracy", "utterances")}  # fmt: skip
+        print(f"synthesised test voices (beam {config.beam_width}): word error rate "
+              f"{result_synth['word_error_rate']:.4f}, sentence accuracy "
+              f"{result_synth['sentence_accuracy']:.4f} ({result_synth['utterances']} "
+              "utterances)")  # fmt: skip
     pairs = list(zip(result["references"], result["hypotheses"], strict=True))
     for ref, hyp in pairs[:6]:
         print(f"  reference: {ref!r:40} decoded: {hyp!r}")

@@ -1,6 +1,7 @@
 """`lstm-zoo train speech` end to end on a generated corpus: train, evaluate, export."""
 
 import json
+import shutil
 
 import pytest
 
@@ -87,3 +88,29 @@ def test_a_transcript_outside_the_labels_is_named(corpus, tmp_path):
     result = run_cli(["train", "speech", f"--data={corpus}", "--labels=digits", "--epochs=1"])
     last = assert_one_line_error(result, "not in the model's labels")
     assert "'high'" in last
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_added_synthesised_corpus_trains_on_its_training_voices_and_scores_the_others(
+        corpus, tmp_path):
+    # A finished "synthesised corpus" (its settings stamp matches) of tone
+    # utterances: 30 of training voices, 10 of held-out voices.
+    synth = write_tone_corpus(tmp_path / "synth", 40, held=10, seed=6)
+    rows = (synth / "manifest.tsv").read_text().splitlines()
+    (synth / "manifest.tsv").write_text("".join(
+        line.replace("\theld", "\ttest/v1").replace("\tseen", "\ttrain/v2") + "\n"
+        for line in rows))  # fmt: skip
+    (synth / "settings.txt").write_text("40 1 5 0.25 0\n")
+    result = run_cli(["train", "speech", f"--data={corpus}", f"--labels={corpus / 'labels.txt'}",
+                      "--sample_rate=8000", "--test_speakers=held", "--units=8", "--num_layers=1",
+                      "--epochs=1", "--batch_size=10", "--add_synthesized", f"--synth_dir={synth}",
+                      "--synth_utterances=40", f"--workdir={tmp_path / 'run'}", "--noexport",
+                      "--notensorboard"])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    # 100 seen + 30 synthesised training utterances, less a tenth for validation.
+    assert "117 training" in result.stdout and "20 test utterances" in result.stdout
+    assert "synthesised test voices (beam 8): word error rate" in result.stdout
+    with open(tmp_path / "run" / "metrics.json") as f:
+        metrics = json.load(f)["metrics"]
+    assert metrics["synthesized_test_voices"]["utterances"] == 10
+    assert metrics["beam8"]["utterances"] == 20
