@@ -53,7 +53,9 @@ class SpeechConfig(AdamPlateauConfig):
     size: str = option("small", "Named model size (layers x units per direction): "
                        + ", ".join(f"{k} {v['num_layers']}x{v['units']}"
                                    for k, v in SIZES.items()) + ".", choices=tuple(SIZES))
-    cell: str = option("lstm1997", "Recurrent cell of the model.", choices=CELLS)
+    cell: str = option("lstm1997_forget_gate", "Recurrent cell of the model (default: the "
+                       "1997 cell with a forget gate, the fastest learner of the family on "
+                       "speech; results/speech.md).", choices=CELLS)  # fmt: skip
     num_layers: int = option(None, "Bidirectional layers (default: the size's).", lower=1,
                              kind="int")
     units: int = option(None, "Cells per direction (default: the size's).", lower=1, kind="int")

@@ -35,7 +35,7 @@ def test_numpy_cells_equal_the_layers(cell):
 
 
 def test_a_state_that_grows_by_two_a_frame_is_counted_as_drift():
-    model = SpeechRecognizer("digits", sample_rate=8000, num_layers=1, units=4)
+    model = SpeechRecognizer("digits", sample_rate=8000, num_layers=1, units=4, cell="lstm1997")
     model.build()
     for layer in (model.rnn_layers[0].forward_layer, model.rnn_layers[0].backward_layer):
         cell = layer.cell

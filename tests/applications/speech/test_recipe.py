@@ -26,7 +26,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
                       "--min_learning_rate=1e-4", "--notensorboard"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "Speech recognizer (cell lstm1997, 1 x 16 units" in out
+    assert "Speech recognizer (cell lstm1997_forget_gate, 1 x 16 units" in out
     assert "90 training" in out and "20 test utterances at 8000 Hz" in out
     assert "test greedy: label error rate" in out and "test beam4:" in out
     run = tmp_path / "run"
