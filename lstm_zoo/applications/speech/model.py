@@ -85,8 +85,8 @@ class SpeechRecognizer(Application, keras.Model):
     """
 
     def __init__(self, labels="digits", label_type=None, sample_rate=16000, num_layers=3,
-                 units=250, cell="lstm1997_forget_gate", dropout=0.0, features=None, cell_kwargs=None,
-                 spec_augment=None, **kwargs):  # fmt: skip
+                 units=250, cell="lstm1997_forget_gate", dropout=0.0, features=None,
+                 cell_kwargs=None, spec_augment=None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if isinstance(labels, str):
             if labels not in LABEL_SETS:
