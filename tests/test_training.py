@@ -225,14 +225,14 @@ def test_backup_survives_a_crash_mid_save(tmp_path):
 
 USAGE = ("usage: lstm-zoo train {adding,language_model,speech,captioning} [--flags] | "
          "lstm-zoo reproduce [--flags] | lstm-zoo export NAME --checkpoint=PATH [--flags] | "
-         "lstm-zoo verify DIR")  # fmt: skip
+         "lstm-zoo verify DIR | lstm-zoo score DATA [--flags]")  # fmt: skip
 
 BAD_INPUTS = [
     (["train", "adding", "--unit=3"],
      "lstm-zoo: error: --unit is not a flag of `lstm-zoo train adding` (no command has it)", 2),
     (["train", "adding", "--beam_width=3"],
      "lstm-zoo: error: --beam_width is not a flag of `lstm-zoo train adding` (it is a flag of "
-     "`train speech`, `train captioning`)", 2),
+     "`train speech`, `train captioning`, `score`)", 2),
     (["train", "captioning", "--num_layers=3"],
      "lstm-zoo: error: --num_layers is not a flag of `lstm-zoo train captioning` (it is a flag "
      "of `train language_model`, `train speech`)", 2),
@@ -352,7 +352,7 @@ def test_main_help_lists_the_commands():
     lines = result.stdout.splitlines()
     assert lines[0] == USAGE
     for command in ("train adding", "train language_model", "train speech", "train captioning",
-                    "reproduce", "export", "verify"):
+                    "reproduce", "export", "verify", "score"):
         assert any(line.startswith(f"  {command} ") for line in lines), command
 
 

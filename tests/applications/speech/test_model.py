@@ -238,13 +238,17 @@ def test_exported_model_transcribes_and_refuses_bad_input_in_a_fresh_process(tra
     assert "error" not in results["nan outside"]  # NaN in the padding beyond the length
 
 
-def test_cell_kwargs_reach_every_recurrent_layer_and_the_config():
-    model = _model(num_layers=2, cell_kwargs={"input_gate_bias": -2.0})
+@pytest.mark.parametrize("cell", ["lstm1997", "lstm1997_forget_gate"])
+def test_cell_kwargs_reach_every_recurrent_layer_and_the_config(cell):
+    model = _model(num_layers=2, cell=cell, cell_kwargs={"input_gate_bias": -2.0})
     for bidirectional in model.rnn_layers:
         for layer in (bidirectional.forward_layer, bidirectional.backward_layer):
             bias = layer.cell.bias.numpy()
             units = layer.cell.units
             np.testing.assert_array_equal(bias[:units], -2.0)  # [input gate | ...]
+            if cell == "lstm1997_forget_gate":  # [input | forget (1.0, open) | cell | output]
+                np.testing.assert_array_equal(bias[units:2 * units], 1.0)
+                bias = np.concatenate([bias[:units], bias[2 * units:]])
             assert not np.any(bias[units:])
     again = SpeechRecognizer.from_config(model.get_config())
     assert again.cell_kwargs == {"input_gate_bias": -2.0}
