@@ -32,7 +32,7 @@ def test_the_readme_shows_every_command():
     shown = {" ".join(c.split()[1:3]) if c.split()[1] == "train" else c.split()[1]
              for c in COMMANDS}  # fmt: skip
     assert {"train adding", "train language_model", "train speech", "train captioning",
-            "reproduce", "export", "verify"} <= shown  # fmt: skip
+            "reproduce", "export", "verify", "score"} <= shown  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS)
