@@ -279,6 +279,40 @@ def load_tfds_speech(name, data_dir, split="train", sample_rate=None, max_exampl
     return out
 
 
+PENDING_FILE = "pending.txt"
+
+
+def _corpus_folder(folder, settings):
+    """Readies `folder` for a synthesised corpus of `settings`.
+
+    Returns `(None, None)` when a finished corpus of these settings is there
+    (reuse it), else `(manifest, stamp)` paths to write. The WAV files of an
+    interrupted run of the same settings are kept (it resumes); those of other
+    settings are removed, so no file is reused under another transcript.
+    """
+    manifest = os.path.join(folder, MANIFEST_FILE)
+    stamp = os.path.join(folder, "settings.txt")
+    pending = os.path.join(folder, PENDING_FILE)
+
+    def read(path):
+        if not os.path.isfile(path):
+            return None
+        with open(path) as f:
+            return f.read().strip()
+
+    if os.path.isfile(manifest) and read(stamp) == settings and not os.path.isfile(pending):
+        return None, None
+    os.makedirs(folder, exist_ok=True)
+    if read(pending) != settings:
+        for name in os.listdir(folder):
+            if re.fullmatch(r"\d{6}\.wav(\.tmp\.wav)?", name) or name in (MANIFEST_FILE,
+                                                                           "settings.txt"):
+                os.remove(os.path.join(folder, name))
+        with open(pending, "w") as f:
+            f.write(settings + "\n")
+    return manifest, stamp
+
+
 def espeak_voices(held_out_fraction=0.25, seed=0):
     """eSpeak NG voices `language+variant`, split into `(train, test)` voices by seed."""
     voices = [f"{lang}+{var}" for lang in ESPEAK_LANGUAGES for var in ESPEAK_VARIANTS]
@@ -320,13 +354,10 @@ def synthesize_spoken_digits(folder, num_utterances=2000, min_digits=1, max_digi
     if shutil.which(espeak) is None:
         raise RuntimeError(ESPEAK_INSTALL)
     settings = f"{num_utterances} {min_digits} {max_digits} {held_out_fraction} {seed}"
+    manifest, stamp = _corpus_folder(folder, settings)
+    if manifest is None:
+        return os.path.join(folder, MANIFEST_FILE)
     manifest = os.path.join(folder, MANIFEST_FILE)
-    stamp = os.path.join(folder, "settings.txt")
-    if os.path.isfile(manifest) and os.path.isfile(stamp):
-        with open(stamp) as f:
-            if f.read().strip() == settings:
-                return manifest
-    os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
     train_voices, test_voices = espeak_voices(held_out_fraction, seed)
     jobs = []
@@ -361,6 +392,7 @@ def synthesize_spoken_digits(folder, num_utterances=2000, min_digits=1, max_digi
     os.replace(tmp, manifest)
     with open(stamp, "w") as f:
         f.write(settings + "\n")
+    os.remove(os.path.join(folder, PENDING_FILE))
     return manifest
 
 
@@ -411,13 +443,10 @@ def synthesize_festival_digits(folder, num_utterances=1000, min_digits=1, max_di
                          f"({min_digits})")  # fmt: skip
     voices = festival_voices()
     settings = f"festival {num_utterances} {min_digits} {max_digits} {seed} {' '.join(voices)}"
+    manifest, stamp = _corpus_folder(folder, settings)
+    if manifest is None:
+        return os.path.join(folder, MANIFEST_FILE)
     manifest = os.path.join(folder, MANIFEST_FILE)
-    stamp = os.path.join(folder, "settings.txt")
-    if os.path.isfile(manifest) and os.path.isfile(stamp):
-        with open(stamp) as f:
-            if f.read().strip() == settings:
-                return manifest
-    os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
     jobs = []
     for i in range(num_utterances):
@@ -454,6 +483,7 @@ def synthesize_festival_digits(folder, num_utterances=1000, min_digits=1, max_di
     os.replace(tmp, manifest)
     with open(stamp, "w") as f:
         f.write(settings + "\n")
+    os.remove(os.path.join(folder, PENDING_FILE))
     return manifest
 
 

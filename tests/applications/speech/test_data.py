@@ -291,3 +291,28 @@ def test_speed_perturbation_changes_tempo_and_pitch_together():
     assert len(seen) == 4
     with pytest.raises(ValueError, match="speed"):
         speech.speech_dataset(utts, lambda t: [1], speed=1.5)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_a_corpus_of_other_settings_is_synthesised_anew_and_an_interrupted_one_resumes(tmp_path):
+    folder = str(tmp_path / "c")
+    speech.synthesize_spoken_digits(folder, num_utterances=3, seed=1, progress=False)
+    first = open(os.path.join(folder, "000000.wav"), "rb").read()
+    # Another seed in the same folder: no file of the first corpus is reused.
+    manifest = speech.synthesize_spoken_digits(folder, num_utterances=3, seed=2, progress=False)
+    assert open(os.path.join(folder, "000000.wav"), "rb").read() != first
+    assert not os.path.exists(os.path.join(folder, speech.PENDING_FILE))
+    fresh = str(tmp_path / "fresh")
+    speech.synthesize_spoken_digits(fresh, num_utterances=3, seed=2, progress=False)
+    for name in ("000000.wav", "000001.wav", "000002.wav"):
+        assert (open(os.path.join(folder, name), "rb").read()
+                == open(os.path.join(fresh, name), "rb").read())  # fmt: skip
+    assert open(manifest).read() == open(os.path.join(fresh, "manifest.tsv")).read()
+    # An interrupted run of the same settings keeps the files it made.
+    os.remove(os.path.join(folder, "settings.txt"))
+    with open(os.path.join(folder, speech.PENDING_FILE), "w") as f:
+        f.write("3 1 5 0.25 2\n")
+    stamp = os.path.getmtime(os.path.join(folder, "000001.wav"))
+    speech.synthesize_spoken_digits(folder, num_utterances=3, seed=2, progress=False)
+    assert os.path.getmtime(os.path.join(folder, "000001.wav")) == stamp
+    assert not os.path.exists(os.path.join(folder, speech.PENDING_FILE))
