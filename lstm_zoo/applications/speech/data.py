@@ -280,37 +280,75 @@ def load_tfds_speech(name, data_dir, split="train", sample_rate=None, max_exampl
 
 
 PENDING_FILE = "pending.txt"
+SETTINGS_FILE = "settings.txt"
 
 
-def _corpus_folder(folder, settings):
-    """Readies `folder` for a synthesised corpus of `settings`.
+def _corpus_ready(folder, settings):
+    """True when `folder` holds a finished corpus of `settings` (reuse it).
 
-    Returns `(None, None)` when a finished corpus of these settings is there
-    (reuse it), else `(manifest, stamp)` paths to write. The WAV files of an
+    Otherwise readies `folder` for `_write_corpus`: the WAV files of an
     interrupted run of the same settings are kept (it resumes); those of other
     settings are removed, so no file is reused under another transcript.
     """
-    manifest = os.path.join(folder, MANIFEST_FILE)
-    stamp = os.path.join(folder, "settings.txt")
     pending = os.path.join(folder, PENDING_FILE)
 
-    def read(path):
+    def read(name):
+        path = os.path.join(folder, name)
         if not os.path.isfile(path):
             return None
         with open(path) as f:
             return f.read().strip()
 
-    if os.path.isfile(manifest) and read(stamp) == settings and not os.path.isfile(pending):
-        return None, None
+    if (os.path.isfile(os.path.join(folder, MANIFEST_FILE)) and read(SETTINGS_FILE) == settings
+            and not os.path.isfile(pending)):  # fmt: skip
+        return True
     os.makedirs(folder, exist_ok=True)
-    if read(pending) != settings:
+    if read(PENDING_FILE) != settings:
         for name in os.listdir(folder):
             if re.fullmatch(r"\d{6}\.wav(\.tmp\.wav)?", name) or name in (MANIFEST_FILE,
-                                                                           "settings.txt"):
+                                                                           SETTINGS_FILE):
                 os.remove(os.path.join(folder, name))
         with open(pending, "w") as f:
             f.write(settings + "\n")
-    return manifest, stamp
+    return False
+
+
+def _check_counts(num_utterances, min_digits, max_digits):
+    positive_int("num_utterances", num_utterances)
+    positive_int("min_digits", min_digits)
+    if positive_int("max_digits", max_digits) < min_digits:
+        raise ValueError(f"Argument `max_digits` ({max_digits}) must be >= min_digits "
+                         f"({min_digits})")  # fmt: skip
+
+
+def _write_corpus(folder, settings, jobs, command, workers, progress, what):
+    """Synthesises the missing WAV files of `jobs` (`(name, text, speaker, ...)`)
+    with `command(job, wav_path) -> (argv, stdin text or None)`, then writes
+    `manifest.tsv` and the settings stamp; returns the manifest path."""
+
+    def speak(job):
+        path = os.path.join(folder, job[0])
+        if not os.path.isfile(path):
+            tmp = path + ".tmp.wav"
+            argv, text = command(job, tmp)
+            subprocess.run(argv, input=text, check=True, capture_output=True, text=True)
+            os.replace(tmp, path)
+
+    with ThreadPoolExecutor(max(1, int(workers))) as pool:
+        for done, _ in enumerate(pool.map(speak, jobs), 1):
+            if progress and (done % 500 == 0 or done == len(jobs)):
+                print(f"synthesised {done}/{len(jobs)} {what}", flush=True)
+    manifest = os.path.join(folder, MANIFEST_FILE)
+    tmp = manifest + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("path\ttranscript\tspeaker\n")
+        for name, text, speaker, *_ in jobs:
+            f.write(f"{name}\t{text}\t{speaker}\n")
+    os.replace(tmp, manifest)
+    with open(os.path.join(folder, SETTINGS_FILE), "w") as f:
+        f.write(settings + "\n")
+    os.remove(os.path.join(folder, PENDING_FILE))
+    return manifest
 
 
 def espeak_voices(held_out_fraction=0.25, seed=0):
@@ -343,21 +381,15 @@ def synthesize_spoken_digits(folder, num_utterances=2000, min_digits=1, max_digi
         RuntimeError: eSpeak NG is not installed (with how to install it).
         ValueError: Bad arguments.
     """
-    positive_int("num_utterances", num_utterances)
-    positive_int("min_digits", min_digits)
-    if positive_int("max_digits", max_digits) < min_digits:
-        raise ValueError(f"Argument `max_digits` ({max_digits}) must be >= min_digits "
-                         f"({min_digits})")  # fmt: skip
+    _check_counts(num_utterances, min_digits, max_digits)
     if not 0.0 < held_out_fraction < 1.0:
         raise ValueError(f"Argument `held_out_fraction` must be in (0, 1); received: "
                          f"{held_out_fraction!r}")  # fmt: skip
     if shutil.which(espeak) is None:
         raise RuntimeError(ESPEAK_INSTALL)
     settings = f"{num_utterances} {min_digits} {max_digits} {held_out_fraction} {seed}"
-    manifest, stamp = _corpus_folder(folder, settings)
-    if manifest is None:
+    if _corpus_ready(folder, settings):
         return os.path.join(folder, MANIFEST_FILE)
-    manifest = os.path.join(folder, MANIFEST_FILE)
     rng = np.random.default_rng(seed)
     train_voices, test_voices = espeak_voices(held_out_fraction, seed)
     jobs = []
@@ -371,29 +403,11 @@ def synthesize_spoken_digits(folder, num_utterances=2000, min_digits=1, max_digi
         name = f"{i:06d}.wav"
         jobs.append((name, text, ("test/" if held_out else "train/") + voice, voice, speed, pitch))
 
-    def speak(job):
-        name, text, _, voice, speed, pitch = job
-        path = os.path.join(folder, name)
-        if not os.path.isfile(path):
-            tmp = path + ".tmp.wav"
-            subprocess.run([espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", tmp,
-                            text], check=True, capture_output=True)  # fmt: skip
-            os.replace(tmp, path)
+    def command(job, wav):
+        _, text, _, voice, speed, pitch = job
+        return [espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", wav, text], None
 
-    with ThreadPoolExecutor(max(1, int(workers))) as pool:
-        for done, _ in enumerate(pool.map(speak, jobs), 1):
-            if progress and (done % 500 == 0 or done == len(jobs)):
-                print(f"synthesised {done}/{len(jobs)} utterances", flush=True)
-    tmp = manifest + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("path\ttranscript\tspeaker\n")
-        for name, text, speaker, *_ in jobs:
-            f.write(f"{name}\t{text}\t{speaker}\n")
-    os.replace(tmp, manifest)
-    with open(stamp, "w") as f:
-        f.write(settings + "\n")
-    os.remove(os.path.join(folder, PENDING_FILE))
-    return manifest
+    return _write_corpus(folder, settings, jobs, command, workers, progress, "utterances")
 
 
 FESTIVAL_INSTALL = (
@@ -436,17 +450,11 @@ def synthesize_festival_digits(folder, num_utterances=1000, min_digits=1, max_di
         RuntimeError: Festival or its voices are not installed.
         ValueError: Bad arguments.
     """
-    positive_int("num_utterances", num_utterances)
-    positive_int("min_digits", min_digits)
-    if positive_int("max_digits", max_digits) < min_digits:
-        raise ValueError(f"Argument `max_digits` ({max_digits}) must be >= min_digits "
-                         f"({min_digits})")  # fmt: skip
+    _check_counts(num_utterances, min_digits, max_digits)
     voices = festival_voices()
     settings = f"festival {num_utterances} {min_digits} {max_digits} {seed} {' '.join(voices)}"
-    manifest, stamp = _corpus_folder(folder, settings)
-    if manifest is None:
+    if _corpus_ready(folder, settings):
         return os.path.join(folder, MANIFEST_FILE)
-    manifest = os.path.join(folder, MANIFEST_FILE)
     rng = np.random.default_rng(seed)
     jobs = []
     for i in range(num_utterances):
@@ -456,35 +464,17 @@ def synthesize_festival_digits(folder, num_utterances=1000, min_digits=1, max_di
         stretch, pitch = float(rng.uniform(0.8, 1.5)), int(rng.integers(70, 221))
         jobs.append((f"{i:06d}.wav", text, f"festival/{voice}", voice, stretch, pitch))
 
-    def speak(job):
-        name, text, _, voice, stretch, pitch = job
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return
-        command = ["text2wave", "-eval", f"(voice_{voice})", "-eval",
-                   f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]  # fmt: skip
+    def command(job, wav):
+        _, text, _, voice, stretch, pitch = job
+        argv = ["text2wave", "-eval", f"(voice_{voice})", "-eval",
+                f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]  # fmt: skip
         if voice.endswith("_diphone"):
-            command += ["-eval", f"(set! int_lr_params '((target_f0_mean {pitch}) "
-                        f"(target_f0_std {pitch // 8}) (model_f0_mean 170) (model_f0_std 34)))"]
-        tmp = path + ".tmp.wav"
-        subprocess.run(command + ["-o", tmp], input=text, check=True, capture_output=True,
-                       text=True)  # fmt: skip
-        os.replace(tmp, path)
+            argv += ["-eval", f"(set! int_lr_params '((target_f0_mean {pitch}) "
+                     f"(target_f0_std {pitch // 8}) (model_f0_mean 170) (model_f0_std 34)))"]
+        return argv + ["-o", wav], text
 
-    with ThreadPoolExecutor(max(1, int(workers))) as pool:
-        for done, _ in enumerate(pool.map(speak, jobs), 1):
-            if progress and (done % 500 == 0 or done == len(jobs)):
-                print(f"synthesised {done}/{len(jobs)} Festival utterances", flush=True)
-    tmp = manifest + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("path\ttranscript\tspeaker\n")
-        for name, text, speaker, *_ in jobs:
-            f.write(f"{name}\t{text}\t{speaker}\n")
-    os.replace(tmp, manifest)
-    with open(stamp, "w") as f:
-        f.write(settings + "\n")
-    os.remove(os.path.join(folder, PENDING_FILE))
-    return manifest
+    return _write_corpus(folder, settings, jobs, command, workers, progress,
+                         "Festival utterances")
 
 
 def split_by_speaker(utterances, test_speakers):
