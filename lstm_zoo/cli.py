@@ -112,24 +112,26 @@ def reproduce_experiments(fv, argv):
 
 def score_speech(data, fv):
     """Decodes the corpus `data` with each of `fv.recognizers` and prints their scores."""
-    import json
     import platform
 
     from lstm_zoo.applications.speech import data as speech
     from lstm_zoo.applications.speech import peers
+    from lstm_zoo.training import write_json
 
     if not os.path.exists(data):
         return _fail(f"score: no such file or folder: {data}")
     utterances = speech.load_speech_folder(data, sample_rate=None)
+    speakers = sorted({u.speaker for u in utterances})
     if fv.speakers:
-        missing = sorted(set(fv.speakers) - {u.speaker for u in utterances})
+        missing = sorted(set(fv.speakers) - set(speakers))
         if missing:
             return _fail(f"--speakers: {', '.join(missing)} not in {data} (its speakers: "
-                         f"{', '.join(sorted({u.speaker for u in utterances})[:12])})")
+                         f"{', '.join(speakers[:12])})")
         utterances = [u for u in utterances if u.speaker in fv.speakers]
+        speakers = sorted(set(fv.speakers))
     isolated = (fv.grammar == "word" or fv.grammar == "auto"
                 and all(len(u.transcript.split()) == 1 for u in utterances))  # fmt: skip
-    print(f"{len(utterances)} utterances of {len({u.speaker for u in utterances})} speaker(s) "
+    print(f"{len(utterances)} utterances of {len(speakers)} speaker(s) "
           f"from {data}", flush=True)
     results = []
     for spec in fv.recognizers:
@@ -141,7 +143,6 @@ def score_speech(data, fv):
         results.append({"recognizer": spec, **result})
         print(f"{recognizer.name}: accuracy {result['all']['accuracy']:.4f}, word error rate "
               f"{result['all']['word_error_rate']:.4f} ({result['seconds']:.1f} s)", flush=True)
-    speakers = sorted({u.speaker for u in utterances})
     print("\n| speaker | " + " | ".join(r["recognizer"] for r in results) + " |")
     print("|---|" + "---|" * len(results))
     for speaker in speakers:
@@ -154,10 +155,7 @@ def score_speech(data, fv):
                   "transcripts": [u.transcript for u in utterances],
                   "paths": [u.path for u in utterances], "results": results}  # fmt: skip
         os.makedirs(os.path.dirname(os.path.abspath(fv.output)), exist_ok=True)
-        tmp = fv.output + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(report, f, indent=1)
-        os.replace(tmp, fv.output)
+        write_json(fv.output, report)
         print(f"Scores: {fv.output}")
     return 0
 

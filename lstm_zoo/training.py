@@ -571,7 +571,7 @@ class Run:
         """
         if self.chief:  # the first file of the run: bad data has failed before
             os.makedirs(self.workdir, exist_ok=True)
-            _write_json(self.path("config.json"), {"task": self.task, **self.config.to_dict()})
+            write_json(self.path("config.json"), {"task": self.task, **self.config.to_dict()})
         callbacks = [*callbacks, *self.callbacks(stateful)]
         start = time.time()
         if self.config.distribution == "multi_worker":
@@ -607,7 +607,7 @@ class Run:
                                                        "config": self.config.to_dict()}}
             card = model.model_card(**facts) if hasattr(model, "model_card") else \
                 {"application": self.task, "config": model.get_config(), **facts}  # fmt: skip
-        _write_json(self.path("metrics.json"), {
+        write_json(self.path("metrics.json"), {
             "metrics": metrics, "seconds": self.seconds, "parameters": model.count_params(),
             **{k: v for k, v in card.items() if k not in ("metrics", "config")},
         })  # fmt: skip
@@ -625,7 +625,7 @@ class Run:
         return path
 
 
-def _write_json(path, value):
+def write_json(path, value):
     """Writes JSON atomically."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     with os.fdopen(fd, "w") as f:

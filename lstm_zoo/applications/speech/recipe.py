@@ -17,6 +17,9 @@ from lstm_zoo.applications.speech.metrics import TranscriptionEvaluation
 from lstm_zoo.applications.speech.model import SpeechRecognizer
 from lstm_zoo.training import EpochClock, Run, random_tenth
 
+#: The test scores kept in metrics.json and the model card.
+SCORES = ("label_error_rate", "word_error_rate", "sentence_accuracy", "utterances")
+
 
 def load_data(config, sample_rate):
     """`(utterances, synthesised or None, description)` of `config.data`
@@ -152,17 +155,14 @@ def train(config=None, workdir="runs/speech"):
     results = model.evaluate_beam_widths(test_ds, sorted({1, config.beam_width}))
     for width, result in results.items():
         name = "greedy" if width == 1 else f"beam{width}"
-        metrics[name] = {k: result[k] for k in ("label_error_rate", "word_error_rate",
-                                                "sentence_accuracy", "utterances")}  # fmt: skip
+        metrics[name] = {k: result[k] for k in SCORES}
         print(f"test {name}: label error rate {result['label_error_rate']:.4f}, word error "
               f"rate {result['word_error_rate']:.4f}, sentence accuracy "
               f"{result['sentence_accuracy']:.4f} ({result['utterances']} utterances)")  # fmt: skip
     if synth_test:
         synth_ds = speech_dataset_for(synth_test, model, config)
         result_synth = model.evaluate_transcripts(synth_ds, config.beam_width)
-        metrics["synthesized_test_voices"] = {
-            k: result_synth[k] for k in ("label_error_rate", "word_error_rate",
-                                         "sentence_accuracy", "utterances")}  # fmt: skip
+        metrics["synthesized_test_voices"] = {k: result_synth[k] for k in SCORES}
         print(f"synthesised test voices (beam {config.beam_width}): word error rate "
               f"{result_synth['word_error_rate']:.4f}, sentence accuracy "
               f"{result_synth['sentence_accuracy']:.4f} ({result_synth['utterances']} "
