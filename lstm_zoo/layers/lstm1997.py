@@ -42,7 +42,8 @@ class LSTM1997(keras.layers.RNN):
             output at masked steps (when returning sequences). Default `False`.
         use_fast_path: Boolean (default `True`). On the TensorFlow backend,
             the default cell (one cell per block, no forget gate, no peephole,
-            `recurrent_input="cells"`, the paper's activations) without mask,
+            output gates, a bias on every net input, `recurrent_input="cells"`,
+            the paper's activations) without mask,
             recurrent dropout or unrolling runs a dedicated loop with a
             hand-written gradient (`lstm_zoo.layers.fast_tf`), on CPU a fused
             C++ kernel compiled on first use (`lstm_zoo.layers.fast_kernel`;
@@ -52,8 +53,9 @@ class LSTM1997(keras.layers.RNN):
         activity_regularizer: Regularizer for the layer's output.
         **kwargs: Every argument of `LSTM1997Cell` (`cells_per_block`,
             `gradient`, `recurrent_input`, `forget_gate`, `peephole`,
-            activations, initializers, gate biases, regularizers, constraints,
-            `dropout`, `recurrent_dropout`, `seed`), plus base layer arguments.
+            `output_gate`, `cell_input_bias`, activations, initializers, gate
+            biases, regularizers, constraints, `dropout`, `recurrent_dropout`,
+            `seed`), plus base layer arguments.
 
     Call arguments:
         inputs: A 3D tensor `(batch, timesteps, features)`.
@@ -136,6 +138,7 @@ class LSTM1997(keras.layers.RNN):
             and not cell.forget_gate
             and not cell.peephole
             and cell.recurrent_input == "cells"
+            and cell.cell_input_bias
             and cell.activation is activations.paper_h
             and cell._fused_sigmoid
             and not (training and 0.0 < cell.recurrent_dropout < 1.0)

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - layout of older Keras 3 releases
     from keras.src.layers.rnn.rnn import DropoutRNNCell
 
 GRADIENT_MODES = ("full", "truncated")
-RECURRENT_INPUTS = ("cells", "cells_and_gates")
+RECURRENT_INPUTS = ("cells", "cells_and_gates", "none")
 
 
 def staggered_gate_biases(blocks, start=-1.0, step=-1.0):
@@ -86,15 +86,20 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         [input gates (B) | forget gates (B), if any | cell inputs (units) |
          output gates (B)]
 
-    (Keras' LSTM order i, f, c, o), and the cells of block j are the units
+    (Keras' LSTM order i, f, c, o; without an output gate the last segment is
+    absent), and the cells of block j are the units
     `j * cells_per_block ... (j + 1) * cells_per_block - 1`. `cell.weights` is
     `kernel` (input_dim, G), `recurrent_kernel` (R, G), `bias` (G,) when
     `use_bias`, then, when `peephole`, `input_peephole`, `forget_peephole` (with
     a forget gate) and `output_peephole`, each (units,). G is
-    `(2 + forget_gate) * B + units`. R is `units` for
-    `recurrent_input="cells"`, and `units + (2 + forget_gate) * B` for
-    `"cells_and_gates"`, where the rows after the cell outputs take the previous
-    step's gate activations in the order [input | forget | output]. In the
+    `(1 + forget_gate + output_gate) * B + units`. R is `units` for
+    `recurrent_input="cells"`, and `units + (1 + forget_gate + output_gate) * B`
+    for `"cells_and_gates"`, where the rows after the cell outputs take the
+    previous step's gate activations in the order [input | forget | output];
+    with `recurrent_input="none"` there is no `recurrent_kernel`. With
+    `cell_input_bias=False` the bias covers the gate columns only, `((1 +
+    forget_gate + output_gate) * B,)` in the order [input | forget | output],
+    and the cell inputs have none. In the
     default configuration (one cell per block, no forget gate, no peephole)
     this is exactly `kernel (input_dim, 3 * units)`, `recurrent_kernel (units,
     3 * units)`, `bias (3 * units,)` with columns [input gate | cell input |
@@ -102,8 +107,8 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
 
     State. `[h, c]` = [cell outputs y_c, cell states s_c], both
     `(batch, units)`; with `recurrent_input="cells_and_gates"` a third state
-    holds the gate activations, `(batch, (2 + forget_gate) * B)`. The output of
-    a step is y_c.
+    holds the gate activations, `(batch, (1 + forget_gate + output_gate) *
+    B)`. The output of a step is y_c.
 
     Args:
         units: Positive integer, number of memory cells (the output size).
@@ -123,10 +128,17 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         recurrent_input: `"cells"` (default): the previous step's cell outputs
             are fed back (modern LSTM). `"cells_and_gates"`: the previous
             cell outputs *and* gate activations are fed back, the paper's fully
-            connected hidden layer.
+            connected hidden layer. `"none"`: nothing is fed back (the paper's
+            net for experiments 2a and 2b, where only the CEC is recurrent).
         forget_gate: Boolean, add the forget gate of Gers et al. (2000).
         peephole: Boolean, add the peephole connections of Gers et al. (2002).
+            Needs the output gate.
+        output_gate: Boolean (default `True`). `False` drops the output gates:
+            y_c(t) = h(s(t)) (the paper's net for experiments 2a and 2b).
         use_bias: Boolean, whether the net inputs have a bias.
+        cell_input_bias: Boolean (default `True`). `False` keeps the bias on
+            the gates only (the paper's "ga" nets, experiment 1): the cell
+            inputs get no bias weight. Ignored without `use_bias`.
         kernel_initializer: Initializer for `kernel`. Default
             `"glorot_uniform"`. The paper used uniform [-0.1, 0.1]:
             `keras.initializers.RandomUniform(-0.1, 0.1)`.
@@ -181,7 +193,9 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         recurrent_input="cells",
         forget_gate=False,
         peephole=False,
+        output_gate=True,
         use_bias=True,
+        cell_input_bias=True,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
@@ -219,6 +233,11 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
                 f"Argument `recurrent_input` must be one of {RECURRENT_INPUTS}; "
                 f"received: recurrent_input={recurrent_input!r}"
             )
+        if peephole and not output_gate:
+            raise ValueError(
+                "Argument `peephole` needs the output gate (its peephole sees s(t)); "
+                f"received: peephole={peephole!r}, output_gate={output_gate!r}"
+            )
         super().__init__(**kwargs)
         self.units = units
         self.cells_per_block = cells_per_block
@@ -227,8 +246,10 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         self.recurrent_input = recurrent_input
         self.forget_gate = bool(forget_gate)
         self.peephole = bool(peephole)
+        self.output_gate = bool(output_gate)
         self.use_bias = bool(use_bias)
-        self.num_gates = 3 if self.forget_gate else 2
+        self.cell_input_bias = bool(cell_input_bias)
+        self.num_gates = 1 + self.forget_gate + self.output_gate
 
         self.activation = activations.get(activation)
         self.cell_input_activation = activations.get(cell_input_activation)
@@ -258,9 +279,11 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
 
         self.gate_width = self.num_gates * self.blocks
         self.projection_width = self.gate_width + self.units
-        self.recurrent_width = self.units + (
-            self.gate_width if recurrent_input == "cells_and_gates" else 0
-        )
+        self.recurrent_width = {
+            "cells": self.units,
+            "cells_and_gates": self.units + self.gate_width,
+            "none": 0,
+        }[recurrent_input]
         if recurrent_input == "cells_and_gates":
             self.state_size = [self.units, self.units, self.gate_width]
         else:
@@ -271,6 +294,7 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
             self.cell_input_activation is activations.paper_g
             and self.recurrent_activation is keras.activations.sigmoid
             and not self.peephole
+            and self.output_gate
         )
 
     def _check_gate_bias(self, name, value):
@@ -310,16 +334,19 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.recurrent_width, self.projection_width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
+        self.recurrent_kernel = None
+        if self.recurrent_width:
+            self.recurrent_kernel = self.add_weight(
+                shape=(self.recurrent_width, self.projection_width),
+                name="recurrent_kernel",
+                initializer=self.recurrent_initializer,
+                regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
+            )
         if self.use_bias:
+            width = self.projection_width if self.cell_input_bias else self.gate_width
             self.bias = self.add_weight(
-                shape=(self.projection_width,),
+                shape=(width,),
                 name="bias",
                 initializer=self._gate_bias_initializer,
                 regularizer=self.bias_regularizer,
@@ -357,9 +384,11 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         for value in overrides:
             segments.append(self._bias_segment(base, start, value, dtype))
             start += self.blocks
-        segments.append(base[start : start + self.units])
-        start += self.units
-        segments.append(self._bias_segment(base, start, self.output_gate_bias, dtype))
+        if self.cell_input_bias:
+            segments.append(base[start : start + self.units])
+            start += self.units
+        if self.output_gate:
+            segments.append(self._bias_segment(base, start, self.output_gate_bias, dtype))
         return ops.concatenate(segments, axis=0)
 
     def _bias_segment(self, base, start, value, dtype):
@@ -392,8 +421,17 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         """
         projection = ops.matmul(inputs, self.kernel)
         if self.use_bias:
-            projection = projection + self.bias
+            projection = projection + self.full_bias()
         return projection
+
+    def full_bias(self):
+        """The bias of every column `(G,)`: `bias`, with zeros for the cell
+        inputs when `cell_input_bias=False`."""
+        if self.cell_input_bias:
+            return self.bias
+        start = (1 + self.forget_gate) * self.blocks
+        zeros = ops.zeros((self.units,), dtype=self.bias.dtype)
+        return ops.concatenate([self.bias[:start], zeros, self.bias[start:]], axis=0)
 
     def step(self, projection, states, training=False):
         """One time step given the projected input `inputs @ kernel + bias`.
@@ -415,7 +453,9 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         truncated = self.gradient == "truncated"
         if truncated:
             recurrent = ops.stop_gradient(recurrent)
-        z = projection + ops.matmul(recurrent, self.recurrent_kernel)
+        z = projection
+        if self.recurrent_kernel is not None:
+            z = z + ops.matmul(recurrent, self.recurrent_kernel)
 
         b, n = self.blocks, self.units
         forget_end = 2 * b if self.forget_gate else b
@@ -444,16 +484,21 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
         carried = s_prev if y_f is None else self._to_cells(y_f) * s_prev
         s = carried + self._to_cells(y_in) * g
 
-        if not self._fused_sigmoid:
+        if not self.output_gate:
+            y_out = None
+        elif not self._fused_sigmoid:
             if self.peephole:
                 s_seen = ops.stop_gradient(s) if truncated else s
                 z_out = z_out + self._block_sum(s_seen * self.output_peephole)
             y_out = self.recurrent_activation(z_out)
-        h = self._to_cells(y_out) * self.activation(s)
+        h = self.activation(s)
+        if y_out is not None:
+            h = self._to_cells(y_out) * h
 
         new_states = [h, s]
         if self.recurrent_input == "cells_and_gates":
-            gates = [y_in] + ([y_f] if self.forget_gate else []) + [y_out]
+            gates = [y_in] + ([y_f] if self.forget_gate else [])
+            gates += [y_out] if y_out is not None else []
             new_states.append(ops.concatenate(gates, axis=-1))
         return h, new_states
 
@@ -490,7 +535,9 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
             "recurrent_input": self.recurrent_input,
             "forget_gate": self.forget_gate,
             "peephole": self.peephole,
+            "output_gate": self.output_gate,
             "use_bias": self.use_bias,
+            "cell_input_bias": self.cell_input_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

@@ -56,16 +56,32 @@ class Net:
         peephole=False,
         cells_and_gates=False,
         scale=0.5,
+        output_gate=True,
+        recurrent=True,
+        use_bias=True,
+        cell_input_bias=True,
+        identity_h=False,
+        sigmoid_g=False,
     ):
         self.input_dim = input_dim
+        self.output_gate = output_gate
+        self.recurrent = recurrent
+        self.use_bias = use_bias
+        self.cell_input_bias = cell_input_bias and use_bias
+        self.h = (lambda x: x) if identity_h else h
+        self.h_prime = (lambda x: np.ones_like(x)) if identity_h else h_prime
+        self.g = f if sigmoid_g else g
+        self.g_prime = f_prime if sigmoid_g else g_prime
         self.units = units
         self.S = cells_per_block
         self.B = units // cells_per_block
         self.forget_gate = forget_gate
         self.peephole = peephole
         self.cells_and_gates = cells_and_gates
-        n_gates = 3 if forget_gate else 2
+        n_gates = 1 + forget_gate + output_gate
         self.recurrent_dim = units + (n_gates * self.B if cells_and_gates else 0)
+        if not recurrent:
+            self.recurrent_dim = 0
         d_r = input_dim + self.recurrent_dim + 1
 
         def u(*shape):
@@ -77,6 +93,14 @@ class Net:
         if forget_gate:
             self.W_phi[:, -1] += 1.5  # forget gates mostly open
         self.W_c = u(units, d_r)
+        if not output_gate:
+            self.W_out[:] = 0.0  # no output gate: y_out is 1 (see `forward`)
+        if not use_bias:
+            for w in (self.W_in, self.W_out, self.W_phi, self.W_c):
+                if w is not None:
+                    w[:, -1] = 0.0
+        if not self.cell_input_bias:
+            self.W_c[:, -1] = 0.0
         self.p_in = u(units) if peephole else None
         self.p_out = u(units) if peephole else None
         self.p_phi = u(units) if (peephole and forget_gate) else None
@@ -123,7 +147,10 @@ def forward(net, x, s0=None, y0=None, recurrent_mask=None):
     for t in range(steps):
         recurrent = [y_c if recurrent_mask is None else y_c * recurrent_mask]
         if net.cells_and_gates:
-            recurrent += [y_in] + ([y_phi] if net.forget_gate else []) + [y_out]
+            recurrent += [y_in] + ([y_phi] if net.forget_gate else [])
+            recurrent += [y_out] if net.output_gate else []
+        if not net.recurrent:
+            recurrent = []
         r = np.concatenate([x[:, t, :]] + recurrent + [np.ones((batch, 1))], axis=1)
         s_prev = s.copy()
         new_y_in = np.zeros((batch, B))
@@ -150,14 +177,14 @@ def forward(net, x, s0=None, y0=None, recurrent_mask=None):
                 new_y_phi[:, j] = f(n_phi[:, j])
             for v in cells:
                 n_c[:, v] = r @ net.W_c[v]
-                new_s[:, v] = new_y_phi[:, j] * s_prev[:, v] + new_y_in[:, j] * g(n_c[:, v])
+                new_s[:, v] = new_y_phi[:, j] * s_prev[:, v] + new_y_in[:, j] * net.g(n_c[:, v])
             n_out[:, j] = r @ net.W_out[j]
             if net.peephole:
                 for v in cells:
                     n_out[:, j] += net.p_out[v] * new_s[:, v]
-            new_y_out[:, j] = f(n_out[:, j])
+            new_y_out[:, j] = f(n_out[:, j]) if net.output_gate else 1.0
             for v in cells:
-                new_y_c[:, v] = new_y_out[:, j] * h(new_s[:, v])
+                new_y_c[:, v] = new_y_out[:, j] * net.h(new_s[:, v])
         s, y_c, y_in, y_out = new_s, new_y_c, new_y_in, new_y_out
         y_phi = new_y_phi
         for key, value in (
@@ -217,12 +244,13 @@ def truncated_gradients(net, x, coeffs):
             y_in = fw["y_in"][:, t, j]
             for v in range(j * S, (j + 1) * S):
                 delta_s[:, v] = (
-                    e_y[:, v] * y_out * h_prime(s[:, v]) + y_phi_next[:, j] * delta_s_next[:, v]
+                    e_y[:, v] * y_out * net.h_prime(s[:, v])
+                    + y_phi_next[:, j] * delta_s_next[:, v]
                 )
-                d_out[:, j] += e_y[:, v] * h(s[:, v])
-                d_in[:, j] += delta_s[:, v] * g(fw["net_c"][:, t, v])
+                d_out[:, j] += e_y[:, v] * net.h(s[:, v])
+                d_in[:, j] += delta_s[:, v] * net.g(fw["net_c"][:, t, v])
                 d_phi[:, j] += delta_s[:, v] * s_prev[:, v]
-                d_c = delta_s[:, v] * y_in * g_prime(fw["net_c"][:, t, v])
+                d_c = delta_s[:, v] * y_in * net.g_prime(fw["net_c"][:, t, v])
                 grads["W_c"][v] += d_c @ r
             d_out[:, j] *= f_prime(fw["net_out"][:, t, j])
             d_in[:, j] *= f_prime(fw["net_in"][:, t, j])
@@ -242,27 +270,34 @@ def truncated_gradients(net, x, coeffs):
     return grads
 
 
-def _gate_blocks(net):
-    blocks = [net.W_in] + ([net.W_phi] if net.forget_gate else []) + [net.W_c, net.W_out]
-    return np.concatenate(blocks, axis=0)  # (G, D_r), columns of the layout
+def _layout(net, rows_by_part, peepholes):
+    """Rows `(G, D_r)` by part -> the layer's weight list (the layout contract)."""
+    parts = [rows_by_part["W_in"]] + ([rows_by_part["W_phi"]] if net.forget_gate else [])
+    parts += [rows_by_part["W_c"]] + ([rows_by_part["W_out"]] if net.output_gate else [])
+    rows = np.concatenate(parts, axis=0)
+    d, rdim = net.input_dim, net.recurrent_dim
+    weights = [rows[:, :d].T]
+    if rdim:
+        weights.append(rows[:, d : d + rdim].T)
+    if net.use_bias:
+        bias = rows[:, -1]
+        if not net.cell_input_bias:
+            start = (1 + net.forget_gate) * net.B
+            bias = np.concatenate([bias[:start], bias[start + net.units :]])
+        weights.append(bias)
+    if net.peephole:
+        weights += [peepholes["p_in"]] + ([peepholes["p_phi"]] if net.forget_gate else [])
+        weights += [peepholes["p_out"]]
+    return weights
 
 
 def to_layer_weights(net):
     """Layer weights in the order of `cell.weights` (the layout contract)."""
-    rows = _gate_blocks(net)
-    d, rdim = net.input_dim, net.recurrent_dim
-    weights = [rows[:, :d].T, rows[:, d : d + rdim].T, rows[:, -1]]
-    if net.peephole:
-        weights += [net.p_in] + ([net.p_phi] if net.forget_gate else []) + [net.p_out]
-    return weights
+    names = ("W_in", "W_phi", "W_c", "W_out", "p_in", "p_phi", "p_out")
+    values = {name: getattr(net, name) for name in names}
+    return _layout(net, values, values)
 
 
 def grads_to_layer_order(net, grads):
     """Reference gradients laid out like `to_layer_weights`."""
-    parts = [grads["W_in"]] + ([grads["W_phi"]] if net.forget_gate else [])
-    rows = np.concatenate(parts + [grads["W_c"], grads["W_out"]], axis=0)
-    d, rdim = net.input_dim, net.recurrent_dim
-    out = [rows[:, :d].T, rows[:, d : d + rdim].T, rows[:, -1]]
-    if net.peephole:
-        out += [grads["p_in"]] + ([grads["p_phi"]] if net.forget_gate else []) + [grads["p_out"]]
-    return out
+    return _layout(net, grads, grads)

@@ -20,7 +20,21 @@ CONFIGS = {
         "peephole": True,
         "recurrent_input": "cells_and_gates",
     },
-}
+    # The paper's nets: 2a/2b (no output gate, no recurrent weights, no bias,
+    # h the identity, g the logistic sigmoid) and experiment 1 (gates biased,
+    # cell inputs not).
+    "paper_2a": {
+        "output_gate": False,
+        "recurrent_input": "none",
+        "use_bias": False,
+        "activation": "linear",
+        "cell_input_activation": "sigmoid",
+    },
+    "no_output_gate": {"output_gate": False, "recurrent_input": "cells_and_gates",
+                       "cells_per_block": 2},
+    "gate_bias_only": {"cell_input_bias": False, "recurrent_input": "cells_and_gates",
+                       "cells_per_block": 2},
+}  # fmt: skip
 
 
 def make_net(config, input_dim=3, units=4, seed=0):
@@ -32,6 +46,12 @@ def make_net(config, input_dim=3, units=4, seed=0):
         forget_gate=config.get("forget_gate", False),
         peephole=config.get("peephole", False),
         cells_and_gates=config.get("recurrent_input") == "cells_and_gates",
+        output_gate=config.get("output_gate", True),
+        recurrent=config.get("recurrent_input") != "none",
+        use_bias=config.get("use_bias", True),
+        cell_input_bias=config.get("cell_input_bias", True),
+        identity_h=config.get("activation") == "linear",
+        sigmoid_g=config.get("cell_input_activation") == "sigmoid",
     )
 
 
@@ -42,6 +62,31 @@ def make_layer(net, config, dtype="float64", **kwargs):
     layer.build((None, None, net.input_dim))
     layer.set_weights(ref.to_layer_weights(net))
     return layer
+
+
+@pytest.mark.parametrize(
+    "config, shapes",
+    [
+        ({"output_gate": False, "recurrent_input": "none", "use_bias": False}, [(3, 10)]),
+        ({"output_gate": False, "cells_per_block": 5, "recurrent_input": "cells_and_gates"},
+         [(3, 6), (6, 6), (6,)]),
+        ({"cell_input_bias": False, "cells_per_block": 5}, [(3, 7), (5, 7), (2,)]),
+    ],
+)  # fmt: skip
+def test_paper_switches_weight_shapes(config, shapes):
+    cell = LSTM1997Cell(5, **config)
+    keras.layers.RNN(cell).build((None, None, 3))
+    assert [tuple(w.shape) for w in cell.weights] == shapes
+    state = 5 + (1 if config.get("recurrent_input") == "cells_and_gates" else 0)
+    assert sum(cell.state_size) == 5 + state
+
+
+def test_gate_biases_with_cell_input_bias_off():
+    cell = LSTM1997Cell(4, cells_per_block=2, cell_input_bias=False, input_gate_bias=[-1, -2],
+                        output_gate_bias=[-3, -4], bias_initializer="ones")  # fmt: skip
+    keras.layers.RNN(cell).build((None, None, 3))
+    np.testing.assert_allclose(ops.convert_to_numpy(cell.bias), [-1, -2, -3, -4])
+    np.testing.assert_allclose(ops.convert_to_numpy(cell.full_bias()), [-1, -2, 0, 0, 0, 0, -3, -4])
 
 
 def test_default_weight_layout_contract():
@@ -77,7 +122,8 @@ def test_forward_matches_numpy_reference(name):
     np.testing.assert_allclose(ops.convert_to_numpy(states[1]), expected["s_c"][:, -1], atol=1e-10)
     if config.get("recurrent_input") == "cells_and_gates":
         gates = [expected["y_in"]] + ([expected["y_phi"]] if config.get("forget_gate") else [])
-        gates = np.concatenate(gates + [expected["y_out"]], axis=-1)[:, -1]
+        gates += [expected["y_out"]] if config.get("output_gate", True) else []
+        gates = np.concatenate(gates, axis=-1)[:, -1]
         np.testing.assert_allclose(ops.convert_to_numpy(states[2]), gates, atol=1e-10)
 
 
@@ -99,6 +145,11 @@ def test_truncated_gradient_matches_reference_and_differs_from_full(name):
         np.testing.assert_allclose(g_got, g_exp, atol=1e-9)
 
     _, full = gradients(make_layer(net, config, gradient="full"), x, loss_fn)
+    if config.get("recurrent_input") == "none":
+        # Only the CEC is recurrent: truncation cuts nothing.
+        for g_full, g_got in zip(full, got, strict=True):
+            np.testing.assert_allclose(g_full, g_got, atol=1e-9)
+        return
     # The recurrent kernel's gradient always differs: full BPTT sends error
     # back through it, the truncated rule does not.
     assert np.max(np.abs(full[1] - got[1])) > 1e-4
@@ -219,6 +270,7 @@ def test_paper_activations_ranges():
         ({"units": 8, "cells_per_block": 0}, "cells_per_block"),
         ({"units": 4, "gradient": "approximate"}, "gradient"),
         ({"units": 4, "recurrent_input": "gates"}, "recurrent_input"),
+        ({"units": 4, "peephole": True, "output_gate": False}, "peephole"),
         ({"units": 4, "dropout": 1.5}, "dropout"),
         ({"units": 4, "cells_per_block": 2, "input_gate_bias": [-1.0]}, "input_gate_bias"),
     ],
