@@ -46,20 +46,32 @@ MODERN_LEARNING_RATE = 0.01
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """One row of the paper's table and the net that solved it.
+    """One row of the paper's table 10 and the net that solved it.
 
     Attributes:
         experiment: The paper's id.
-        blocks: Memory cell blocks.
-        cells_per_block: Cells per block.
-        learning_rate: The paper's SGD learning rate.
+        blocks: Memory cell blocks (b).
+        cells_per_block: Cells per block (s).
+        learning_rate: The paper's SGD learning rate (alpha).
         init_range: Weights start uniform in [-init_range, init_range].
-        input_gate_bias: Initial input gate biases, one per block, or None.
-        output_gate_bias: Initial output gate biases, one per block, or None.
+        input_gate_bias: Initial input gate biases, one per block, or None
+            (the table's "r": drawn like the other weights).
+        output_gate_bias: As `input_gate_bias`, for the output gates.
+        bias: Which units have bias weights (the table's column 12): `"gates"`
+            ("ga"), `"hidden"` ("b1": gates and cell inputs), `"all"` (also the
+            output units) or `"none"`.
         budget: Default most training sequences per trial, paper setting.
         paper: The paper's result for the report, by parameter string.
-        shortcut: Whether the output units also see the inputs (2a and 2b:
-            one memory cell cannot predict the 99 middle symbols; ours).
+        weights: The paper's weight count, by parameter string.
+        output_gate: Whether the blocks have output gates (2a, 2b: "no og").
+        recurrent: The hidden layer's feedback: `"cells_and_gates"` (the
+            table's "F") or `"none"` (2a, 2b: only the CEC is recurrent).
+        activation: h. cell_input_activation: g.
+        shortcut: Whether the output units also see the inputs (2a, 2b: "B",
+            each layer receives connections from all layers below).
+        sequential: Whether the memory cell is added only once the error has
+            stopped decreasing (2a, 2b; section 4's remedy (1) for the abuse
+            problem).
     """
 
     experiment: str
@@ -69,36 +81,52 @@ class Experiment:
     init_range: float
     input_gate_bias: tuple | None
     output_gate_bias: tuple | None
+    bias: str
     budget: int
     paper: dict
+    weights: dict
+    output_gate: bool = True
+    recurrent: str = "cells_and_gates"
+    activation: str = "paper_h"
+    cell_input_activation: str = "paper_g"
     shortcut: bool = False
+    sequential: bool = False
 
+
+_LONG_LAG = {"output_gate": False, "recurrent": "none", "activation": "linear",
+             "cell_input_activation": "sigmoid", "shortcut": True, "sequential": True}
 
 EXPERIMENTS = {
-    "1": Experiment("1", 3, 2, 0.5, 0.2, None, (-1.0, -2.0, -3.0), 100_000,
-                    {"": "100% of 30 trials, 8,440"}),
-    "2a": Experiment("2a", 1, 1, 1.0, 0.2, None, None, 50_000, {"p=100": "100%, 5,040"},
-                     shortcut=True),
-    "2b": Experiment("2b", 1, 1, 1.0, 0.2, None, None, 50_000, {"p=100": "100%, 5,680"},
-                     shortcut=True),
-    "2c": Experiment("2c", 2, 1, 0.01, 0.2, None, (-1.0, -2.0), 200_000,
+    "1": Experiment("1", 3, 2, 0.5, 0.2, None, (-1.0, -2.0, -3.0), "gates", 100_000,
+                    {"": "100% of 30 trials, 8,440"}, {"": 276}),
+    "2a": Experiment("2a", 1, 1, 1.0, 0.2, None, None, "none", 50_000,
+                     {"p=100": "100%, 5,040"}, {"p=100": 10_504}, **_LONG_LAG),
+    "2b": Experiment("2b", 1, 1, 1.0, 0.2, None, None, "none", 50_000,
+                     {"p=100": "100%, 5,680"}, {"p=100": 10_504}, **_LONG_LAG),
+    "2c": Experiment("2c", 2, 1, 0.01, 0.2, None, None, "none", 200_000,
                      {"p=100,q=100": "100%, 31,000", "p=1000,q=1000": "100%, 49,000",
-                      "p=50,q=1000": "100%, 203,000"}),
-    "3a": Experiment("3a", 3, 1, 1.0, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), 200_000,
-                     {"N=3,T=100": "100%, 27,380", "N=3,T=1000": "100%, 446,850"}),
-    "3b": Experiment("3b", 3, 1, 1.0, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), 200_000,
-                     {}),
-    "3c": Experiment("3c", 3, 1, 0.1, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), 200_000,
-                     {}),
-    "4": Experiment("4", 2, 2, 0.5, 0.1, (-3.0, -6.0), None, 300_000,
+                      "p=50,q=1000": "100%, 203,000"},
+                     {"p=100,q=100": 664, "p=1000,q=1000": 6064, "p=50,q=1000": 364,
+                      "p=50,q=50": 364}),
+    "3a": Experiment("3a", 3, 1, 1.0, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), "hidden",
+                     200_000, {"N=3,T=100": "100%, ST1 27,380, ST2 39,850",
+                               "N=3,T=1000": "100%, ST1 446,850, ST2 452,460"},
+                     {"N=3,T=100": 102, "N=3,T=1000": 102}),
+    "3b": Experiment("3b", 3, 1, 1.0, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), "hidden",
+                     200_000, {"N=3,T=100": "100%, ST1 41,740, ST2 43,250"},
+                     {"N=3,T=100": 102}),
+    "3c": Experiment("3c", 3, 1, 0.1, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), "hidden",
+                     500_000, {"N=3,T=100": "100%, 269,650"}, {"N=3,T=100": 102}),
+    "4": Experiment("4", 2, 2, 0.5, 0.1, (-3.0, -6.0), None, "all", 300_000,
                     {"T=100": "74,000", "T=500": "209,000",
-                     "T=1000": "853,000 (1/2560 test sequences wrong)"}),
-    "5": Experiment("5", 2, 2, 0.1, 0.1, (-3.0, -6.0), None, 500_000,
-                    {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)"}),
-    "6a": Experiment("6a", 2, 2, 0.5, 0.1, (-2.0, -4.0), (-1.0, -3.0), 200_000,
-                     {"": "31,390"}),
-    "6b": Experiment("6b", 3, 2, 0.1, 0.1, (-2.0, -4.0, -6.0), (-1.0, -3.0, -5.0), 500_000,
-                     {"": "571,100"}),
+                     "T=1000": "853,000 (1/2560 test sequences wrong)"},
+                    {"T=100": 93, "T=500": 93, "T=1000": 93}),
+    "5": Experiment("5", 2, 2, 0.1, 0.1, None, None, "all", 500_000,
+                    {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)"}, {"T=100": 93}),
+    "6a": Experiment("6a", 2, 2, 0.5, 0.1, (-2.0, -4.0), None, "all", 200_000,
+                     {"": "31,390"}, {"": 156}),
+    "6b": Experiment("6b", 3, 2, 0.1, 0.1, (-2.0, -4.0, -6.0), None, "all", 800_000,
+                     {"": "571,100"}, {"": 308}),
 }  # fmt: skip
 
 #: Target column an experiment is judged by, where it is not column 0: 3c
@@ -113,7 +141,8 @@ DEFAULT_EXPERIMENTS = ("1", "2a", "2b", "2c", "3a", "3b", "3c", "4", "5", "6a", 
 QUICK = (("1", {}, 20_000), ("2a", {"p": 20}, 10_000), ("4", {"T": 22}, 20_000))
 
 FIELDS = ("experiment", "params", "setting", "trial", "seed", "budget", "solved", "sequences",
-          "test_wrong", "test_mse", "seconds")  # fmt: skip
+          "test_wrong", "test_mse", "seconds", "first_stage", "cells_added",
+          "weights")  # fmt: skip
 
 
 def parse_experiment(text):
@@ -147,16 +176,20 @@ def params_key(params):
 
 
 def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed):
-    """The net of `experiment` in `setting`, compiled, with its criterion metrics."""
+    """The net of `experiment` in `setting`, compiled, with its criterion metrics.
+
+    The paper setting builds the net of the paper's table 10: its blocks,
+    connectivity, bias weights, activations and initial weights, trained with
+    the truncated gradient and plain SGD on the paper's error, one update per
+    sequence. The modern setting keeps the blocks, biases and initial weights
+    but feeds back only the cell outputs (no gate activations), and trains
+    with the full gradient and Adam on the mean squared error.
+    """
     spec = EXPERIMENTS[experiment]
     one_of("setting", setting, SETTINGS)
     num_outputs = outputs
     keras.utils.set_random_seed(seed)
     units = spec.blocks * spec.cells_per_block
-    # Both settings start from the paper's net: its weight range and staggered
-    # gate biases (with Keras' default initialisers the modern setting left the
-    # cells' state drifting and failed more often: 1/3 to 2/3 of the trials of
-    # 4, 5 and 6a stuck at the trivial answer).
     # One initializer per weight tensor, each with its own seed: a Keras
     # initializer with an integer seed draws the same numbers at every call,
     # so a shared one gave tensors of one shape equal draws.
@@ -166,20 +199,31 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
         return keras.initializers.RandomUniform(-spec.init_range, spec.init_range,
                                                 seed=int(seeds[index]))  # fmt: skip
 
+    recurrent = spec.recurrent
+    if setting == "modern" and recurrent == "cells_and_gates":
+        recurrent = "cells"
     cell_kwargs = {
         "kernel_initializer": uniform(0),
         "recurrent_initializer": uniform(1),
         "bias_initializer": uniform(2),
         "input_gate_bias": spec.input_gate_bias and list(spec.input_gate_bias),
         "output_gate_bias": spec.output_gate_bias and list(spec.output_gate_bias),
+        "use_bias": spec.bias != "none",
+        "cell_input_bias": spec.bias != "gates",
+        "output_gate": spec.output_gate,
+        "recurrent_input": recurrent,
+        "activation": spec.activation,
+        "cell_input_activation": spec.cell_input_activation,
+        "gradient": "truncated" if setting == "paper" else "full",
     }
-    dense_kwargs = {"kernel_initializer": uniform(3), "bias_initializer": uniform(4)}
-    if setting == "paper":
-        cell_kwargs.update(recurrent_input="cells_and_gates", gradient="truncated")
+    dense_kwargs = {"kernel_initializer": uniform(3), "bias_initializer": uniform(4),
+                    "use_bias": spec.bias == "all"}  # fmt: skip
     inputs = keras.Input((None, inputs_dim))
     hidden = keras.layers.Masking(0.0)(inputs) if masked else inputs
     hidden = LSTM1997(units, cells_per_block=spec.cells_per_block, return_sequences=per_step,
                       **cell_kwargs)(hidden)  # fmt: skip
+    if spec.sequential and setting == "paper":
+        hidden = CellSwitch(name="cell_switch")(hidden)
     if spec.shortcut:
         hidden = keras.layers.Concatenate()([hidden, inputs])
     outputs = keras.layers.Dense(outputs, activation="sigmoid", **dense_kwargs)(hidden)
@@ -193,17 +237,97 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
                 experiment, target_offset=offset, report="wrong_fraction", name="wrong_fraction"
             ),
         ]
+        if experiment in criteria.TEST_CRITERIA:
+            metrics.append(criteria.PaperCriterion.for_experiment(
+                experiment, target_offset=offset, report="met", name="criterion_met"))
+        if spec.sequential:
+            metrics.append(criteria.PaperCriterion.for_experiment(
+                experiment, target_offset=offset, report="window_mse", name="window_mse"))
     if setting == "paper":
-        # The paper's E = 1/2 sum of squared errors, one update per sequence.
+        # The paper's error with eq. 19's error signal (the gradient of half
+        # the summed squared error), one update per sequence.
         loss = HalfSquaredError(columns=num_outputs if offset else None)
         optimizer = keras.optimizers.SGD(spec.learning_rate)
-        steps = 500
+        steps = 100 if experiment in criteria.TEST_CRITERIA else 500
     else:
         loss = MeanSquaredError(columns=num_outputs if offset else None)
         optimizer = keras.optimizers.Adam(MODERN_LEARNING_RATE, clipnorm=1.0)
         steps = 20
     model.compile(optimizer, loss, metrics=metrics, steps_per_execution=steps)
     return model
+
+
+def count_weights(model):
+    """Trainable weights of a model (the paper's "# weights")."""
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+@keras.saving.register_keras_serializable(package="lstm_zoo")
+class CellSwitch(keras.layers.Layer):
+    """Multiplies its input by a non-trainable 0/1 switch: a memory cell that is
+    not yet part of the net (the paper's sequential construction, 2a and 2b).
+
+    While the switch is 0 the cells' outputs are 0: the net is the input to
+    output part alone, and neither the cells nor their output weights learn.
+    `SequentialConstruction` turns it on.
+
+    Args:
+        on: Initial state of the switch. Default `False`.
+    """
+
+    def __init__(self, on=False, **kwargs):
+        super().__init__(**kwargs)
+        self.on = bool(on)
+        self.switch = self.add_weight(shape=(), initializer=keras.initializers.Constant(
+            float(self.on)), trainable=False, name="switch")  # fmt: skip
+
+    def call(self, inputs):
+        return inputs * keras.ops.cast(self.switch, inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "on": self.on}
+
+
+class SequentialConstruction(keras.callbacks.Callback):
+    """Adds the memory cells (turns a `CellSwitch` on) once the training error
+    has stopped decreasing: the window's mean squared error (a logged
+    `PaperCriterion(report="window_mse")`) has not fallen below 99% of its
+    best value for `patience` training sequences.
+
+    Args:
+        layer_name: Name of the `CellSwitch` layer.
+        monitor: The logged window error. Default `"window_mse"`.
+        patience: Training sequences without a 1% improvement. Default 1,000.
+        batch_size: Training sequences per batch (to count sequences).
+
+    Attributes:
+        added_at: Training sequences seen when the cells were added, or `None`.
+    """
+
+    def __init__(self, layer_name="cell_switch", monitor="window_mse", patience=1000,
+                 batch_size=1):  # fmt: skip
+        super().__init__()
+        self.layer_name, self.monitor = layer_name, monitor
+        self.patience = positive_int("patience", patience)
+        self.batch_size = positive_int("batch_size", batch_size)
+        self.added_at = None
+        self._best, self._best_at = np.inf, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.added_at is not None:
+            return
+        seen = (batch + 1) * self.batch_size
+        value = float((logs or {})[self.monitor])
+        if value < 0.99 * self._best:
+            self._best, self._best_at = value, seen
+            return
+        if seen - self._best_at >= self.patience:
+            if keras.config.backend() == "jax":
+                self.model.jax_state_sync()  # the next step reads the variables again
+            self.model.get_layer(self.layer_name).switch.assign(1.0)
+            self.added_at = seen
+            logging.info("memory cells added after %d sequences (window error %.4f)", seen,
+                         value)  # fmt: skip
 
 
 class _FirstColumnsLoss(keras.losses.Loss):
@@ -301,12 +425,14 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
     trial_seed = seed * 1000 + trial
     batch_size = 1 if setting == "paper" else MODERN_BATCH
     steps = max(budget // batch_size, 1)
-    masked = experiment not in ("2a", "2b", "2c")
+    masked = experiment not in ("2a", "2b")
     offset = JUDGED_COLUMN.get(experiment, 0)
     data_params = {**params, "expected": True} if offset else params
     if experiment == "1":
         train = reber.embedded_reber(256, seed=(trial_seed, 1))
-        test = reber.embedded_reber(256, seed=(trial_seed, 2))
+        # The paper's test strings are not training strings.
+        seen = {string for string, _ in reber.embedded_reber_strings(256, (trial_seed, 1))}
+        test = reber.embedded_reber(256, seed=(trial_seed, 2), exclude=seen)
         weights = (train[2][:, None] > np.arange(train[0].shape[1])[None]).astype("float32")
         order = np.random.default_rng(trial_seed).permutation(np.arange(steps * batch_size) % 256)
         fit_data = (train[0][order], train[1][order], weights[order])
@@ -316,7 +442,7 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         inputs_dim, outputs = first[0].shape[-1], first[1].shape[-1]
         chunk = max(batch_size, min(2048, CHUNK_BYTES // first[0].nbytes))
         fit_data = paper_tasks.stream(experiment, batch_size, seed=(trial_seed,), chunk=chunk,
-                                      **data_params)  # fmt: skip
+                                      bucket=16, **data_params)  # fmt: skip
     model = build_model(experiment, setting, inputs_dim, outputs, task.per_step, masked,
                         trial_seed)  # fmt: skip
     if experiment == "1":
@@ -326,10 +452,25 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
             batch_size=batch_size,
         )
         progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "loss")
+    elif experiment in criteria.TEST_CRITERIA:
+        rule = criteria.TEST_CRITERIA[experiment]
+        stopper = criteria.TestSetStopping(
+            _test_sets(experiment, data_params, trial_seed, rule.size),
+            rule,
+            criteria.CRITERIA[experiment].threshold,
+            all_steps=criteria.CRITERIA[experiment].all_steps,
+            target_offset=offset,
+            batch_size=batch_size,
+        )
+        progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "wrong_fraction")
     else:
         stopper = criteria.CriterionStopping()
         progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "wrong_fraction")
     callbacks = [stopper, progress]
+    builder = None
+    if EXPERIMENTS[experiment].sequential and setting == "paper":
+        builder = SequentialConstruction(batch_size=batch_size)
+        callbacks.insert(0, builder)
     if experiment == "1":
         x, y, w = fit_data
         model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=1, shuffle=False,
@@ -350,13 +491,37 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         result.update(test_wrong=wrong, test_mse=mse)
     if save_model:
         model.save(save_model)
+    first_stage = getattr(stopper, "first_stage", None)
     result.update(
         solved=stopper.sequences is not None,
         sequences=stopper.sequences if stopper.sequences is not None else "",
+        first_stage="" if first_stage is None else first_stage,
+        cells_added="" if builder is None or builder.added_at is None else builder.added_at,
+        weights=count_weights(model),
         seconds=round(time.time() - start, 1),
         curve=curve,
     )
     return result
+
+
+def _test_sets(experiment, params, trial_seed, size):
+    """`check -> blocks of test sequences` for `criteria.TestSetStopping`:
+    2a's two sequences, or `size` fresh sequences per check, in blocks of at
+    most `CHUNK_BYTES`."""
+    if experiment == "2a":
+        x, y, w = paper_tasks.generate("2a", 64, (trial_seed, 77), **params)
+        _, index = np.unique(x[:, 0].argmax(-1), return_index=True)
+        return lambda check: [(x[index], y[index], w[index])]
+    first = paper_tasks.generate(experiment, 1, 0, **params)
+    per_block = max(1, min(size, CHUNK_BYTES // (4 * first[0].nbytes)))
+
+    def blocks(check):
+        for k, start in enumerate(range(0, size, per_block)):
+            count = min(per_block, size - start)
+            arrays = paper_tasks.generate(experiment, count, (trial_seed, 77, check, k), **params)
+            yield tuple(a for a in arrays if a is not None)
+
+    return blocks
 
 
 def _test_blocks(experiment, params, seed, sequence_bytes):

@@ -12,8 +12,10 @@ last symbol counts).
 
 2c, very long lags with distractors. With p + 4 one-hot symbols a_1 .. a_p, x,
 y, b, e: the sequence is b, then x or y, then q distractors drawn at random
-from a_1 .. a_p, then the trigger e; the target after e is the second symbol
-(2 output units, x and y). The minimal time lag is q + 1.
+from a_1 .. a_p, then, as in the paper, k more distractors (each further one
+with probability 9/10, so k is geometric with mean 9), then the trigger e; the
+target after e is the second symbol (2 output units, x and y). The minimal
+time lag is q + 1; sequences are post-padded with zeros to the longest.
 
 Success in the paper: 2c has learned when the absolute error of the final
 prediction stays below 0.2 on 10,000 successive sequences (the design's
@@ -27,7 +29,7 @@ from lstm_zoo.checks import int_at_least, one_of
 VARIANTS = ("2a", "2b", "2c")
 
 
-def long_lag(num_sequences, variant="2a", p=100, q=None, seed=0):
+def long_lag(num_sequences, variant="2a", p=100, q=None, seed=0, extra=True):
     """Generates the long time lag sequences of experiments 2a, 2b or 2c.
 
     Args:
@@ -38,16 +40,19 @@ def long_lag(num_sequences, variant="2a", p=100, q=None, seed=0):
         q: 2c only: the number of distractors in each sequence (>= 0; default
             `p`). The paper went up to q = 1000.
         seed: Seed of the NumPy generator (an int or a sequence of ints).
+        extra: 2c only: add the paper's random number of further distractors
+            (default `True`); `False` gives every sequence length q + 3.
 
     Returns:
         2a/2b: `(inputs, targets, lengths)`, float32 one-hot `(N, p, p + 1)`
         inputs (the first p symbols) and targets (the next symbol at each
         step), int32 lengths (all p). 2c: float32 one-hot inputs
-        `(N, q + 3, p + 4)`, targets `(N, 2)` (x, y), lengths (all q + 3).
+        `(N, max(lengths), p + 4)` post-padded with zeros, targets `(N, 2)`
+        (x, y), int32 lengths (q + 3 + k).
 
     Example:
 
-    >>> x, y, lengths = long_lag(8, "2c", p=50, q=1000, seed=0)
+    >>> x, y, lengths = long_lag(8, "2c", p=50, q=1000, seed=0, extra=False)
     >>> x.shape, y.shape
     ((8, 1003, 54), (8, 2))
     """
@@ -60,20 +65,19 @@ def long_lag(num_sequences, variant="2a", p=100, q=None, seed=0):
         q = p if q is None else int_at_least("q", q, 0, "the number of distractors")
         x_id, y_id, b_id, e_id = p, p + 1, p + 2, p + 3
         first = np.where(rng.integers(0, 2, size=num_sequences) == 0, x_id, y_id)
-        ids = np.concatenate(
-            [
-                np.full((num_sequences, 1), b_id),
-                first[:, None],
-                rng.integers(0, p, size=(num_sequences, q)),
-                np.full((num_sequences, 1), e_id),
-            ],
-            axis=1,
-        )
-        inputs = np.zeros((num_sequences, q + 3, p + 4), "float32")
-        inputs[rows, np.arange(q + 3)[None, :], ids] = 1.0
+        # k further distractors: each with probability 9/10 (geometric, mean 9).
+        extras = rng.geometric(0.1, size=num_sequences) - 1 if extra else np.zeros(num_sequences)
+        lengths = (q + 3 + extras).astype("int32")
+        steps = int(lengths.max())
+        ids = rng.integers(0, p, size=(num_sequences, steps))
+        ids[:, 0], ids[:, 1] = b_id, first
+        ids[np.arange(num_sequences), lengths - 1] = e_id
+        valid = np.arange(steps)[None, :] < lengths[:, None]
+        inputs = np.zeros((num_sequences, steps, p + 4), "float32")
+        inputs[rows, np.arange(steps)[None, :], ids] = valid
         targets = np.zeros((num_sequences, 2), "float32")
         targets[np.arange(num_sequences), first - x_id] = 1.0
-        return inputs, targets, np.full(num_sequences, q + 3, "int32")
+        return inputs, targets, lengths
     if q is not None:
         raise ValueError(f"Argument `q` is for variant '2c' only; received: q={q!r}")
     p = int_at_least("p", p, 2, "the sequence is the lag p plus one symbols")

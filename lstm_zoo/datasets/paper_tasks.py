@@ -132,14 +132,34 @@ def generate(experiment, num_sequences, seed=0, expected=False, **params):
     return inputs, targets, None
 
 
-def stream(experiment, batch_size, seed=0, chunk=2048, **params):
+def _trim(arrays, bucket):
+    """Cuts a batch's padding after its longest sequence, rounded up to a
+    multiple of `bucket` steps (few distinct shapes: few compilations)."""
+    inputs = arrays[0]
+    if bucket is None or inputs.ndim != 3:
+        return arrays
+    active = np.any(inputs != 0, axis=(0, 2))
+    last = int(np.nonzero(active)[0][-1]) + 1 if active.any() else 1
+    steps = min(inputs.shape[1], -(-last // bucket) * bucket)
+    if steps == inputs.shape[1]:
+        return arrays
+    # Inputs and, for next-symbol tasks, per-step targets and sample weights.
+    timed = [a.ndim == 3 or i == 2 for i, a in enumerate(arrays)]
+    return tuple(a[:, :steps] if t else a for a, t in zip(arrays, timed, strict=True))
+
+
+def stream(experiment, batch_size, seed=0, chunk=2048, bucket=None, **params):
     """An endless Python generator of fresh batches `(inputs, targets[,
     sample_weight])`, generated `chunk` sequences at a time from the seeds
     `(seed, 0)`, `(seed, 1)`, ... For experiment 1 it cycles through one set of
     `chunk` strings, reshuffled each pass (the paper trained on 256 strings).
+    With `bucket`, each batch's padding is cut after its longest sequence,
+    rounded up to a multiple of `bucket` steps.
     """
     batch_size = positive_int("batch_size", batch_size)
     chunk = positive_int("chunk", chunk)
+    if bucket is not None:
+        bucket = positive_int("bucket", bucket)
     if experiment == "1":
         data = generate("1", chunk, seed, **params)
         order_rng = np.random.default_rng([seed, 1])
@@ -150,7 +170,7 @@ def stream(experiment, batch_size, seed=0, chunk=2048, **params):
         else:
             arrays = [a for a in generate(experiment, chunk, (seed, j), **params) if a is not None]
         for start in range(0, chunk - batch_size + 1, batch_size):
-            yield tuple(a[start : start + batch_size] for a in arrays)
+            yield _trim(tuple(a[start : start + batch_size] for a in arrays), bucket)
 
 
 def dataset(experiment, num_sequences=None, seed=0, batch_size=None, **params):

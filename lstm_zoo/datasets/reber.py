@@ -40,12 +40,14 @@ def _reber_string(rng):
     return symbols, legal
 
 
-def embedded_reber_strings(num_strings, seed=0):
+def embedded_reber_strings(num_strings, seed=0, exclude=()):
     """Embedded Reber strings and their legal next symbols.
 
     Args:
         num_strings: Number of strings (>= 1).
         seed: Seed of the NumPy generator.
+        exclude: Strings not to return (drawn again instead): the paper's
+            test strings exclude the training strings.
 
     Returns:
         A list of `(string, legal)` pairs: `string` a str such as `"BTBPVVETE"`,
@@ -54,14 +56,16 @@ def embedded_reber_strings(num_strings, seed=0):
     """
     num_strings = positive_int("num_strings", num_strings)
     rng = np.random.default_rng(seed)
+    exclude = set(exclude)
     strings = []
-    for _ in range(num_strings):
+    while len(strings) < num_strings:
         branch = "TP"[rng.integers(0, 2)]
         inner, inner_legal = _reber_string(rng)
         inner_legal[-1] = {branch}
         symbols = ["B", branch, *inner, branch, "E"]
         legal = [{"T", "P"}, {"B"}, *inner_legal, {"E"}, set()]
-        strings.append(("".join(symbols), legal))
+        if "".join(symbols) not in exclude:
+            strings.append(("".join(symbols), legal))
     return strings
 
 
@@ -82,7 +86,7 @@ def is_embedded_reber(string):
     return state == 6
 
 
-def embedded_reber(num_strings, seed=0):
+def embedded_reber(num_strings, seed=0, exclude=()):
     """Embedded Reber strings as next-symbol prediction arrays.
 
     Step i takes symbol i as input and has symbol i + 1 as target, for every
@@ -93,6 +97,7 @@ def embedded_reber(num_strings, seed=0):
     Args:
         num_strings: Number of strings (>= 1).
         seed: Seed of the NumPy generator.
+        exclude: Strings not to return (see `embedded_reber_strings`).
 
     Returns:
         A tuple `(inputs, targets, lengths, legal)`: float32 one-hot inputs and
@@ -105,7 +110,7 @@ def embedded_reber(num_strings, seed=0):
     >>> x.shape[-1], int(legal[0, 0].sum())
     (7, 2)
     """
-    strings = embedded_reber_strings(num_strings, seed)
+    strings = embedded_reber_strings(num_strings, seed, exclude)
     steps = max(len(s) for s, _ in strings) - 1
     inputs = np.zeros((len(strings), steps, 7), "float32")
     targets = np.zeros_like(inputs)

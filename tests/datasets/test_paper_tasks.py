@@ -85,9 +85,24 @@ def test_long_lag_2a_2b():
     np.testing.assert_array_equal(y.argmax(-1)[:, -1], x.argmax(-1)[:, 0])
 
 
+def test_long_lag_2c_has_the_papers_random_tail():
+    p, q = 20, 100
+    x, y, lengths = long_lag.long_lag(4000, "2c", p=p, q=q, seed=3)
+    assert lengths.min() == q + 3 and x.shape == (4000, lengths.max(), p + 4)
+    assert abs(np.mean(lengths - q - 3) - 9.0) < 0.5  # geometric, P(one more) = 9/10
+    ids = x.argmax(-1)
+    rows = np.arange(4000)
+    assert np.all(ids[rows, lengths - 1] == p + 3)  # e ends every sequence
+    before_e = np.arange(x.shape[1])[None, :] < (lengths - 1)[:, None]
+    assert not np.any((ids == p + 3) & before_e)  # no e before the end
+    assert np.all(ids[:, 2:][before_e[:, 2:]] < p)  # distractors only
+    padded = np.arange(x.shape[1])[None, :] >= lengths[:, None]
+    assert np.all(x[padded] == 0)
+
+
 def test_long_lag_2c():
     p, q = 50, 1000
-    x, y, lengths = long_lag.long_lag(300, "2c", p=p, q=q, seed=2)
+    x, y, lengths = long_lag.long_lag(300, "2c", p=p, q=q, seed=2, extra=False)
     assert x.shape == (300, q + 3, p + 4) and y.shape == (300, 2)
     ids = x.argmax(-1)
     assert np.all(ids[:, 0] == p + 2) and np.all(ids[:, -1] == p + 3)  # b ... e
@@ -199,3 +214,18 @@ def test_tf_datasets():
         assert inputs.shape[0] == 3 and inputs.shape[-1] == 7 and weights.shape == inputs.shape[:2]
     first, second = [next(iter(paper_tasks.dataset("6a", seed=s, batch_size=8))) for s in (1, 1)]
     np.testing.assert_array_equal(first[0], second[0])
+
+
+def test_stream_buckets_cut_padding_but_keep_every_real_step():
+    batches = paper_tasks.stream("2c", 1, seed=5, chunk=64, bucket=16, p=10, q=20)
+    data = paper_tasks.generate("2c", 64, (5, 0), p=10, q=20)
+    shapes = set()
+    for n in range(64):
+        x, y = next(batches)
+        shapes.add(x.shape[1])
+        length = np.max(np.nonzero(data[0][n].any(-1))[0]) + 1
+        assert x.shape[1] % 16 == 0 or x.shape[1] == data[0].shape[1]
+        assert length <= x.shape[1] < length + 16
+        np.testing.assert_array_equal(x[0, :length], data[0][n, :length])
+        np.testing.assert_array_equal(y[0], data[1][n])
+    assert len(shapes) > 1
