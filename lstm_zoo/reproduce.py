@@ -35,8 +35,17 @@ from absl import logging
 from lstm_zoo.checks import one_of, positive_int
 from lstm_zoo.datasets import criteria, paper_tasks, reber
 from lstm_zoo.layers import LSTM1997
+from lstm_zoo.paper_learning import PaperLearningRule
 
-SETTINGS = ("paper", "modern")
+#: The paper setting trains with the appendix A.1 rule on-line with eq. 19's
+#: error; its side settings change one of the two ambiguous choices.
+PAPER_SETTINGS = {
+    "paper": ("step", "eq19"),
+    "paper_sequence": ("sequence", "eq19"),
+    "paper_eq16": ("step", "eq16"),
+}
+SETTINGS = (*PAPER_SETTINGS, "modern")
+DEFAULT_SETTINGS = ("paper", "modern")
 TEST_SEQUENCES = 2560
 #: Most bytes of input generated at once (2c with p = q = 1000 takes 4 MB a sequence).
 CHUNK_BYTES = 256 * 2**20
@@ -200,7 +209,8 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
                                                 seed=int(seeds[index]))  # fmt: skip
 
     recurrent = spec.recurrent
-    if setting == "modern" and recurrent == "cells_and_gates":
+    paper = setting in PAPER_SETTINGS
+    if not paper and recurrent == "cells_and_gates":
         recurrent = "cells"
     cell_kwargs = {
         "kernel_initializer": uniform(0),
@@ -214,7 +224,7 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
         "recurrent_input": recurrent,
         "activation": spec.activation,
         "cell_input_activation": spec.cell_input_activation,
-        "gradient": "truncated" if setting == "paper" else "full",
+        "gradient": "truncated" if paper else "full",
     }
     dense_kwargs = {"kernel_initializer": uniform(3), "bias_initializer": uniform(4),
                     "use_bias": spec.bias == "all"}  # fmt: skip
@@ -222,28 +232,15 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
     hidden = keras.layers.Masking(0.0)(inputs) if masked else inputs
     hidden = LSTM1997(units, cells_per_block=spec.cells_per_block, return_sequences=per_step,
                       **cell_kwargs)(hidden)  # fmt: skip
-    if spec.sequential and setting == "paper":
+    if spec.sequential and paper:
         hidden = CellSwitch(name="cell_switch")(hidden)
     if spec.shortcut:
         hidden = keras.layers.Concatenate()([hidden, inputs])
     outputs = keras.layers.Dense(outputs, activation="sigmoid", **dense_kwargs)(hidden)
     model = keras.Model(inputs, outputs, name=f"exp{experiment}_{setting}")
-    metrics = []
     offset = JUDGED_COLUMN.get(experiment, 0)
-    if experiment in criteria.CRITERIA:
-        metrics = [
-            criteria.PaperCriterion.for_experiment(experiment, target_offset=offset),
-            criteria.PaperCriterion.for_experiment(
-                experiment, target_offset=offset, report="wrong_fraction", name="wrong_fraction"
-            ),
-        ]
-        if experiment in criteria.TEST_CRITERIA:
-            metrics.append(criteria.PaperCriterion.for_experiment(
-                experiment, target_offset=offset, report="met", name="criterion_met"))
-        if spec.sequential:
-            metrics.append(criteria.PaperCriterion.for_experiment(
-                experiment, target_offset=offset, report="window_mse", name="window_mse"))
-    if setting == "paper":
+    metrics = criterion_metrics(experiment)
+    if paper:
         # The paper's error with eq. 19's error signal (the gradient of half
         # the summed squared error), one update per sequence.
         loss = HalfSquaredError(columns=num_outputs if offset else None)
@@ -255,6 +252,25 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
         steps = 20
     model.compile(optimizer, loss, metrics=metrics, steps_per_execution=steps)
     return model
+
+
+def criterion_metrics(experiment):
+    """Fresh metrics of an experiment's criterion: `criterion` (sequences when
+    first met), `wrong_fraction`, and where needed `criterion_met` (the gate of
+    a test-set rule) and `window_mse` (for sequential construction)."""
+    if experiment not in criteria.CRITERIA:
+        return []
+    offset = JUDGED_COLUMN.get(experiment, 0)
+
+    def metric(**kwargs):
+        return criteria.PaperCriterion.for_experiment(experiment, target_offset=offset, **kwargs)
+
+    metrics = [metric(), metric(report="wrong_fraction", name="wrong_fraction")]
+    if experiment in criteria.TEST_CRITERIA:
+        metrics.append(metric(report="met", name="criterion_met"))
+    if EXPERIMENTS[experiment].sequential:
+        metrics.append(metric(report="window_mse", name="window_mse"))
+    return metrics
 
 
 def count_weights(model):
@@ -291,13 +307,14 @@ class CellSwitch(keras.layers.Layer):
 class SequentialConstruction(keras.callbacks.Callback):
     """Adds the memory cells (turns a `CellSwitch` on) once the training error
     has stopped decreasing: the window's mean squared error (a logged
-    `PaperCriterion(report="window_mse")`) has not fallen below 99% of its
-    best value for `patience` training sequences.
+    `PaperCriterion(report="window_mse")`) has not fallen below `1 -
+    tolerance` of its best value for `patience` training sequences.
 
     Args:
         layer_name: Name of the `CellSwitch` layer.
         monitor: The logged window error. Default `"window_mse"`.
-        patience: Training sequences without a 1% improvement. Default 1,000.
+        patience: Training sequences without an improvement. Default 1,000.
+        tolerance: Smallest relative decrease counted as one. Default 0.1.
         batch_size: Training sequences per batch (to count sequences).
 
     Attributes:
@@ -305,10 +322,11 @@ class SequentialConstruction(keras.callbacks.Callback):
     """
 
     def __init__(self, layer_name="cell_switch", monitor="window_mse", patience=1000,
-                 batch_size=1):  # fmt: skip
+                 tolerance=0.1, batch_size=1):  # fmt: skip
         super().__init__()
         self.layer_name, self.monitor = layer_name, monitor
         self.patience = positive_int("patience", patience)
+        self.tolerance = float(tolerance)
         self.batch_size = positive_int("batch_size", batch_size)
         self.added_at = None
         self._best, self._best_at = np.inf, 0
@@ -318,7 +336,7 @@ class SequentialConstruction(keras.callbacks.Callback):
             return
         seen = (batch + 1) * self.batch_size
         value = float((logs or {})[self.monitor])
-        if value < 0.99 * self._best:
+        if value < (1.0 - self.tolerance) * self._best:
             self._best, self._best_at = value, seen
             return
         if seen - self._best_at >= self.patience:
@@ -423,7 +441,8 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
     start = time.time()
     task = paper_tasks.TASKS[experiment]
     trial_seed = seed * 1000 + trial
-    batch_size = 1 if setting == "paper" else MODERN_BATCH
+    paper = setting in PAPER_SETTINGS
+    batch_size = 1 if paper else MODERN_BATCH
     steps = max(budget // batch_size, 1)
     masked = experiment not in ("2a", "2b")
     offset = JUDGED_COLUMN.get(experiment, 0)
@@ -443,12 +462,14 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         chunk = max(batch_size, min(2048, CHUNK_BYTES // first[0].nbytes))
         fit_data = paper_tasks.stream(experiment, batch_size, seed=(trial_seed,), chunk=chunk,
                                       bucket=16, **data_params)  # fmt: skip
+        if not paper and keras.config.backend() == "tensorflow":
+            fit_data = _as_dataset(fit_data)
     model = build_model(experiment, setting, inputs_dim, outputs, task.per_step, masked,
                         trial_seed)  # fmt: skip
     if experiment == "1":
         stopper = criteria.ReberCriterion(
             [(train[0], train[2], train[3]), (test[0], test[2], test[3])],
-            check_every=max(batch_size, 256 if setting == "paper" else 320),
+            check_every=max(batch_size, 256 if paper else 320),
             batch_size=batch_size,
         )
         progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "loss")
@@ -468,10 +489,18 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         progress = _Progress(label, batch_size, budget, max(budget // 10, 1), "wrong_fraction")
     callbacks = [stopper, progress]
     builder = None
-    if EXPERIMENTS[experiment].sequential and setting == "paper":
+    if EXPERIMENTS[experiment].sequential and paper:
         builder = SequentialConstruction(batch_size=batch_size)
         callbacks.insert(0, builder)
-    if experiment == "1":
+    if paper:
+        update, error = PAPER_SETTINGS[setting]
+        rule = PaperLearningRule(model, EXPERIMENTS[experiment].learning_rate, update=update,
+                                 error=error, per_step=task.per_step)  # fmt: skip
+        if experiment == "1":
+            fit_data = (tuple(a[i : i + 1] for a in fit_data) for i in range(len(fit_data[0])))
+        rule.fit(fit_data, steps, callbacks=callbacks, metrics=criterion_metrics(experiment),
+                 log_every=100)  # fmt: skip
+    elif experiment == "1":
         x, y, w = fit_data
         model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=1, shuffle=False,
                   verbose=0, callbacks=callbacks)  # fmt: skip
@@ -502,6 +531,24 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         curve=curve,
     )
     return result
+
+
+def _as_dataset(batches):
+    """A generator of batches as a `tf.data.Dataset` whose time axis may vary
+    (Keras' own generator adapter fixes the shapes of its first batches)."""
+    import tensorflow as tf
+
+    first = next(batches)
+
+    def spec(a):
+        shape = (None,) * (a.ndim - 1) + a.shape[-1:] if a.ndim == 3 else (None,) * a.ndim
+        return tf.TensorSpec(shape, tf.float32)
+
+    def generate():
+        yield first
+        yield from batches
+
+    return tf.data.Dataset.from_generator(generate, output_signature=tuple(map(spec, first)))
 
 
 def _test_sets(experiment, params, trial_seed, size):
@@ -544,13 +591,15 @@ def read_trials(path):
         return list(csv.DictReader(f))
 
 
-def run(experiments, settings=SETTINGS, trials=3, seed=0, budget=None, output_dir="reproduction",
-        budgets=None, save_models=None):  # fmt: skip
+def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
+        output_dir="reproduction", budgets=None, save_models=None):  # fmt: skip
     """Runs the reproduction, skipping trials already in `output_dir/trials.csv`.
 
     Args:
         experiments: A list of `(experiment, params)` (see `parse_experiment`).
-        settings: Settings to run (`"paper"`, `"modern"`).
+        settings: Settings to run: `"paper"`, `"modern"` (default both), and
+            the paper setting's side variants `"paper_sequence"` (one update per
+            sequence) and `"paper_eq16"` (eq. 16's error, twice eq. 19's).
         trials: Trials per experiment and setting (>= 1).
         seed: Base seed; trial k of a run with seed s uses seed 1000 s + k.
         budget: Most training sequences per trial for every experiment, or
@@ -635,7 +684,7 @@ def summarize(rows):
     summary = []
     def key(item):
         experiment, params, setting = item[0]
-        return order.index(experiment), params, setting != "paper"
+        return order.index(experiment), params, SETTINGS.index(setting)
 
     for (experiment, params, setting), group in sorted(groups.items(), key=key):
         solved = [int(r["sequences"]) for r in group if r["solved"] == "True"]

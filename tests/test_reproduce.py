@@ -66,10 +66,11 @@ def test_paper_net_follows_the_paper():
 
 
 def test_short_training_run_meets_the_criterion():
-    # Experiment 2c with 10 distractors, modern setting: solved in ~13k sequences.
+    # Experiment 2c with 10 distractors, modern setting: the paper's rule (10,000
+    # test sequences right with frozen weights) is met in ~5k sequences.
     result = reproduce.run_trial("2c", {"p": 10, "q": 10}, "modern", 0, 0, 60_000)
     assert result["solved"] is True
-    assert 10_000 <= result["sequences"] < 60_000  # the window alone is 10,000
+    assert 1_000 <= result["sequences"] < 60_000  # the gate's window alone is 1,000
     assert result["test_wrong"] < 0.01
     seen = [point[0] for point in result["curve"]]
     assert seen == sorted(seen) and seen[-1] >= result["sequences"]

@@ -97,7 +97,7 @@ def test_invalid_arguments():
 def test_config_round_trip():
     metric = criteria.PaperCriterion.for_experiment("5", report="wrong_fraction", name="w")
     clone = criteria.PaperCriterion.from_config(metric.get_config())
-    assert clone.get_config() == metric.get_config() and clone.max_wrong == 140
+    assert clone.get_config() == metric.get_config() and clone.max_wrong == 139
 
 
 def test_criterion_stopping_stops_fit_and_counts_sequences():
