@@ -130,7 +130,7 @@ EXPERIMENTS = {
                     {"T=100": "74,000", "T=500": "209,000",
                      "T=1000": "853,000 (1/2560 test sequences wrong)"},
                     {"T=100": 93, "T=500": 93, "T=1000": 93}),
-    "5": Experiment("5", 2, 2, 0.1, 0.1, None, None, "all", 500_000,
+    "5": Experiment("5", 2, 2, 0.1, 0.1, None, None, "all", 800_000,
                     {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)"}, {"T=100": 93}),
     "6a": Experiment("6a", 2, 2, 0.5, 0.1, (-2.0, -4.0), None, "all", 200_000,
                      {"": "31,390"}, {"": 156}),
@@ -497,7 +497,8 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         rule = PaperLearningRule(model, EXPERIMENTS[experiment].learning_rate, update=update,
                                  error=error, per_step=task.per_step)  # fmt: skip
         if experiment == "1":
-            fit_data = (tuple(a[i : i + 1] for a in fit_data) for i in range(len(fit_data[0])))
+            arrays = fit_data
+            fit_data = (tuple(a[i : i + 1] for a in arrays) for i in range(len(arrays[0])))
         rule.fit(fit_data, steps, callbacks=callbacks, metrics=criterion_metrics(experiment),
                  log_every=100)  # fmt: skip
     elif experiment == "1":
