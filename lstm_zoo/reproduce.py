@@ -675,8 +675,10 @@ def summarize(rows):
 
     Returns:
         A list of dicts: `experiment`, `params`, `setting`, `trials`, `solved`,
-        `mean_sequences` (over solved trials, or None), `budget`,
-        `test_wrong`, `test_mse` (means over trials).
+        `mean_sequences` (over solved trials, or None), `mean_first_stage`
+        (ST1 of 3a/3b, over solved trials, or None), `budget`, `test_wrong`,
+        `test_mse` (means over trials), `weights` (trainable weights of the
+        net) and `seconds` (summed wall time of the trials).
     """
     groups = {}
     for row in rows:
@@ -689,16 +691,30 @@ def summarize(rows):
 
     for (experiment, params, setting), group in sorted(groups.items(), key=key):
         solved = [int(r["sequences"]) for r in group if r["solved"] == "True"]
+        first = [int(r["first_stage"]) for r in group
+                 if r["solved"] == "True" and r.get("first_stage")]  # fmt: skip
         summary.append({
             "experiment": experiment, "params": params, "setting": setting,
             "trials": len(group), "solved": len(solved),
             "mean_sequences": float(np.mean(solved)) if solved else None,
+            "mean_first_stage": float(np.mean(first)) if first else None,
+            "weights": group[0].get("weights") or "-",
+            "seconds": float(sum(float(r["seconds"]) for r in group)),
             "budget": max(int(r["budget"]) for r in group),
             "test_wrong": float(np.mean([float(r["test_wrong"]) for r in group])),
             "test_mse": float(np.nanmean([float(r["test_mse"]) for r in group]))
             if any(r["test_mse"] != "nan" for r in group) else None,
         })  # fmt: skip
     return summary
+
+
+def paper_sequences(text):
+    """The paper's mean sequences to success in a `paper` string (ST2 for 3a,
+    3b), or None: `"100%, 5,040"` -> 5040."""
+    import re
+
+    match = re.search(r"ST2 ([\d,]+)", text) or re.search(r"(?:^|, )([\d,]{3,})(?!%)", text)
+    return int(match.group(1).replace(",", "")) if match else None
 
 
 def _default_params(experiment):
@@ -727,24 +743,44 @@ def write_report(output_dir, report_path, command):
         "",
         *[f"    {c}" for c in commands],
         "",
-        "Sequences: training sequences until the paper's criterion, mean over the solved",
-        "trials. Test wrong: fraction of 2,560 fresh test sequences whose final prediction",
-        "misses the criterion's threshold (experiment 1: fraction of the 256 test strings",
-        "not predicted correctly). Paper: the design's table (DESIGN.md).",
+        "Settings: `paper` is the paper's net of its table 10 (weights: the net's count,",
+        "equal to the paper's) trained one sequence at a time by the appendix A.1 rule",
+        "(`lstm_zoo.paper_learning`), on-line, with eq. 19's error signal; `paper_sequence`",
+        "and `paper_eq16` change one of those two choices; `modern` is Adam, the full",
+        "gradient and batches of 32 on the same blocks. Criteria: the paper's",
+        "(`lstm_zoo.datasets.criteria`). Sequences: training sequences until the",
+        "criterion, mean over the solved trials (3a, 3b: ST2, with ST1 after it); x paper:",
+        "that mean over the paper's. Test wrong: fraction of 2,560 fresh test sequences",
+        "whose final prediction misses the criterion's threshold (experiment 1: fraction",
+        "of the 256 test strings not predicted correctly). Minutes: all trials of the row.",
         "",
-        "| exp | task | setting | solved | sequences | budget | test wrong | test MSE | paper |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| exp | task | setting | weights | solved | sequences | x paper | budget | test wrong "
+        "| test MSE | minutes | paper |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    totals = {}
     for s in summary:
         params = s["params"] or _default_params(s["experiment"])
         paper = EXPERIMENTS[s["experiment"]].paper.get(params, "")
         title = paper_tasks.TASKS[s["experiment"]].title + (f" ({params})" if params else "")
         sequences = "-" if s["mean_sequences"] is None else f"{s['mean_sequences']:,.0f}"
+        if s["mean_first_stage"] is not None:
+            sequences += f" (ST1 {s['mean_first_stage']:,.0f})"
+        target = paper_sequences(paper)
+        ratio = "-"
+        if s["mean_sequences"] is not None and target:
+            ratio = f"{s['mean_sequences'] / target:.2f}"
         mse = "-" if s["test_mse"] is None else f"{s['test_mse']:.4f}"
+        totals[s["setting"]] = totals.get(s["setting"], 0.0) + s["seconds"]
         lines.append(
-            f"| {s['experiment']} | {title} | {s['setting']} | {s['solved']}/{s['trials']} | "
-            f"{sequences} | {s['budget']:,} | {s['test_wrong']:.4f} | {mse} | {paper or '-'} |"
+            f"| {s['experiment']} | {title} | {s['setting']} | {s['weights']} | "
+            f"{s['solved']}/{s['trials']} | {sequences} | {ratio} | {s['budget']:,} | "
+            f"{s['test_wrong']:.4f} | {mse} | {s['seconds'] / 60:.1f} | {paper or '-'} |"
         )
+    lines += [""]
+    for setting, seconds in totals.items():
+        lines.append(f"Wall time of every trial in the table, setting `{setting}`: "
+                     f"{seconds / 60:.0f} minutes (one process per core, two cores).")  # fmt: skip
     lines += ["", "Learning curves: `" + os.path.join(output_dir, "curves_*.png") + "`.", ""]
     notes = ""
     if os.path.exists(report_path):  # hand-written notes below the marker survive

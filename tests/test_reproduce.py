@@ -107,8 +107,9 @@ def test_run_resumes_and_reports(tmp_path, monkeypatch):
     reproduce.write_report(out, report, "lstm-zoo reproduce --trials=2")
     text = open(report).read()
     assert "lstm-zoo reproduce --trials=2" in text
-    assert "| 4 | adding problem (T=100) | paper | 0/2 | - | 300,000 |" in text
-    assert "| 4 | adding problem (T=100) | modern | 2/2 | 1,500 |" in text
+    assert "| 4 | adding problem (T=100) | paper | - | 0/2 | - | - | 300,000 |" in text
+    assert "| 4 | adding problem (T=100) | modern | - | 2/2 | 1,500 | 0.02 | 300,000 |" in text
+    assert "setting `modern`: 0 minutes" in text
     assert "100%, 49,000" in text  # the paper's number for 2c with p = q = 1000
     assert os.path.exists(os.path.join(out, "curves_4.png"))
     assert os.path.exists(os.path.join(out, "curves_2c_p1000_q1000.png"))
@@ -131,21 +132,23 @@ def test_cli_reports_and_rejects_bad_experiments(tmp_path):
         writer.writeheader()
         writer.writerow({"experiment": "6a", "params": "", "setting": "paper", "trial": 0,
                          "seed": 0, "budget": 1000, "solved": True, "sequences": 800,
-                         "test_wrong": 0.0, "test_mse": 0.001, "seconds": 2.0})  # fmt: skip
+                         "test_wrong": 0.0, "test_mse": 0.001, "seconds": 2.0,
+                         "weights": 156})  # fmt: skip
     done = run_cli(["reproduce", "--report_only", f"--output_dir={out}", "--backend=tensorflow"])
     assert done.returncode == 0, done.stderr
     text = (out / "report.md").read_text()
-    assert "| 6a | temporal order, 2 symbols, 4 classes | paper | 1/1 | 800 |" in text
+    assert "| 6a | temporal order, 2 symbols, 4 classes | paper | 156 | 1/1 | 800 | 0.03 |" in text
     bad = run_cli(["reproduce", "--experiments=4,9", f"--output_dir={out}",
                    "--backend=tensorflow"])  # fmt: skip
     assert bad.returncode == 2 and "'9'" in bad.stderr
 
 
 def test_paper_setting_trains_for_real_to_the_criterion(tmp_path):
-    """`lstm-zoo reproduce` in the paper setting, nothing faked: the paper's net,
-    its truncated gradient and one update per sequence solve the paper's
-    two-sequence problem (3a, T = 100, N = 3) by the paper's criterion, and
-    fresh test sequences confirm it (about 12,000 sequences, 6 s on JAX)."""
+    """`lstm-zoo reproduce` in the paper setting, nothing faked: the paper's net
+    (102 weights) and its on-line A.1 rule solve the paper's two-sequence
+    problem (3a, T = 100, N = 3) by the paper's ST1 and ST2 on 256 test
+    sequences, and 2,560 fresh ones confirm it (about 17,000 sequences, 8 s
+    on JAX)."""
     out = tmp_path / "out"
     result = run_cli(["reproduce", "--experiments=3a", "--settings=paper", "--trials=1",
                       "--budget=60000", f"--output_dir={out}"])  # fmt: skip
@@ -158,7 +161,10 @@ def test_paper_setting_trains_for_real_to_the_criterion(tmp_path):
     assert 1_000 <= sequences < 60_000  # learned, and within the budget
     assert float(row["test_wrong"]) < 0.01  # fresh sequences: under 1% misclassified
     report = (out / "report.md").read_text()
-    assert f"| 3a | two-sequence problem (N=3,T=100) | paper | 1/1 | {sequences:,} |" in report
+    first = int(row["first_stage"])
+    assert 0 < first <= sequences  # ST1 comes first
+    line = f"| 3a | two-sequence problem (N=3,T=100) | paper | 102 | 1/1 | {sequences:,} (ST1 "
+    assert f"{line}{first:,}) |" in report
 
 
 @pytest.mark.parametrize("experiment, inputs_dim, outputs, per_step",
@@ -177,3 +183,41 @@ def test_no_two_weight_tensors_share_their_draws(experiment, inputs_dim, outputs
         assert len(drawn) > 50
         assert len(set(drawn)) == len(drawn), "a weight tensor repeats another's draws"
         assert max(abs(v) for v in drawn) <= spec.init_range
+
+
+# The paper's table 10 ("w"), independent of `reproduce.EXPERIMENTS`.
+PAPER_WEIGHTS = [("1", {}, 276), ("2a", {}, 10_504), ("2b", {}, 10_504), ("2c", {}, 664),
+                 ("2c", {"p": 1000, "q": 1000}, 6064), ("2c", {"p": 50, "q": 1000}, 364),
+                 ("3a", {}, 102), ("3b", {}, 102), ("3c", {}, 102), ("4", {}, 93),
+                 ("4", {"T": 1000}, 93), ("5", {}, 93), ("6a", {}, 156),
+                 ("6b", {}, 308)]  # fmt: skip
+
+
+@pytest.mark.parametrize("experiment, params, weights", PAPER_WEIGHTS)
+def test_paper_nets_have_the_papers_weight_counts(experiment, params, weights):
+    from lstm_zoo.datasets import paper_tasks
+
+    x, y, _ = paper_tasks.generate(experiment, 1, 0, **params)
+    per_step = paper_tasks.TASKS[experiment].per_step
+    model = reproduce.build_model(experiment, "paper", x.shape[-1], y.shape[-1], per_step,
+                                  experiment not in ("2a", "2b"), seed=0)  # fmt: skip
+    assert reproduce.count_weights(model) == weights
+    # Every weight tensor draws its own numbers.
+    drawn = [tuple(np.round(np.ravel(w.numpy())[:3], 6)) for w in model.trainable_weights]
+    assert len(set(drawn)) == len(drawn)
+
+
+def test_sequential_construction_adds_the_cell_when_the_error_stops_falling():
+    model = reproduce.build_model("2a", "paper", 11, 11, True, False, seed=0)
+    builder = reproduce.SequentialConstruction(patience=500)
+    builder.set_model(model)
+    switch = model.get_layer("cell_switch").switch
+    for batch, value in enumerate([1.0, 0.5, 0.3, 0.29, 0.285, 0.28, 0.28]):
+        builder.on_train_batch_end(100 * batch + 99, {"window_mse": value})
+    assert builder.added_at is None and float(switch.numpy()) == 0.0  # last fall at 300
+    builder.on_train_batch_end(799, {"window_mse": 0.28})
+    assert builder.added_at == 800 and float(switch.numpy()) == 1.0
+    x = np.zeros((1, 5, 11), "float32")
+    x[0, 0, 3] = 1.0
+    assert np.any(model.get_layer("cell_switch")(np.ones((1, 5, 1), "float32")).numpy() == 1.0)
+    model.predict(x, verbose=0)
