@@ -17,6 +17,7 @@ _REGISTERING = (
     "layers",
     "datasets",
     "training",
+    "reproduce",
     "applications.text_tokenizer",
     "applications.language_model.model",
     "applications.language_model.stream",

@@ -454,17 +454,19 @@ class PaperLearningRule:
             sample_weight = batch[2][0] if len(batch) > 2 else None
             step_weights = self._step_weights(x, sample_weight)
             weights, out = self._train(weights, x, y, np.asarray(step_weights, "float32"), switch)
-            out = ops.convert_to_numpy(out)
-            if not self.per_step:
-                out = out[int(np.argmax(step_weights))]
-                losses.append(0.5 * float(np.sum((y[: out.shape[-1]] - out) ** 2)))
-            else:
-                losses.append(0.5 * float(np.sum(step_weights[:, None] * (y - out) ** 2)))
+            # Kept on the device until the next log: no wait for each sequence.
             targets.append(y)
             outputs.append(out)
             masks.append(step_weights)
             if seen % log_every and seen != steps:
                 continue
+            outputs = [ops.convert_to_numpy(out) for out in outputs]
+            for i, (y, out, mask) in enumerate(zip(targets, outputs, masks, strict=True)):
+                if self.per_step:
+                    losses.append(0.5 * float(np.sum(mask[:, None] * (y - out) ** 2)))
+                else:
+                    outputs[i] = out = out[int(np.argmax(mask))]
+                    losses.append(0.5 * float(np.sum((y[: out.shape[-1]] - out) ** 2)))
             for variable, value in zip(self._variables(), weights, strict=True):
                 variable.assign(ops.convert_to_numpy(value))
             logs = {"loss": float(np.mean(losses))}
