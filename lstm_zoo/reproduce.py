@@ -521,7 +521,8 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         result.update(test_wrong=wrong, test_mse=mse)
     if save_model:
         model.save(save_model)
-    first_stage = getattr(stopper, "first_stage", None)
+    # ST1 is a result of its own for 3a and 3b only (the paper's tables 4, 5).
+    first_stage = getattr(stopper, "first_stage", None) if experiment in ("3a", "3b") else None
     result.update(
         solved=stopper.sequences is not None,
         sequences=stopper.sequences if stopper.sequences is not None else "",
