@@ -131,6 +131,7 @@ class PaperLearningRule:
         self.per_step = bool(per_step)
         self._parse(model)
         self._train = _jit(self._sequence)
+        self._train_many = _jit(self._sequences)
 
     # ------------------------------------------------------------ structure
 
@@ -243,7 +244,7 @@ class PaperLearningRule:
         if self.masked:
             active = ops.cast(ops.any(ops.not_equal(x, 0), axis=-1), dtype)
         else:
-            active = ops.ones((x.shape[0],), dtype)
+            active = ops.ones((ops.shape(x)[0],), dtype)
 
         def to_cells(per_block):
             return per_block if S == 1 else ops.repeat(per_block, S, axis=0)
@@ -353,6 +354,18 @@ class PaperLearningRule:
             new.append(bk)
         return new, outputs
 
+    def _sequences(self, weights, xs, ys, step_weights, switch):
+        """`_sequence` over `(K, steps, ...)` sequences of one shape, one after
+        the other: one compiled call for K sequences."""
+
+        def one(carry, sequence):
+            x, y, w = sequence
+            new, outputs = self._sequence(list(carry), x, y, w, switch)
+            return tuple(new), outputs
+
+        carry, outputs = _scan(one, tuple(weights), (xs, ys, step_weights))
+        return list(carry), outputs
+
     # ------------------------------------------------------------------ API
 
     def _step_weights(self, x, sample_weight):
@@ -446,21 +459,40 @@ class PaperLearningRule:
         callbacks.on_epoch_begin(0)
         weights = self.get_weights()
         switch = self._switch_value()
-        targets, outputs, masks, losses = [], [], [], []
         seen = 0
-        for seen in range(1, steps + 1):
-            batch = next(batches)
-            x, y = np.asarray(batch[0][0], "float32"), np.asarray(batch[1][0], "float32")
-            sample_weight = batch[2][0] if len(batch) > 2 else None
-            step_weights = self._step_weights(x, sample_weight)
-            weights, out = self._train(weights, x, y, np.asarray(step_weights, "float32"), switch)
-            # Kept on the device until the next log: no wait for each sequence.
-            targets.append(y)
-            outputs.append(out)
-            masks.append(step_weights)
-            if seen % log_every and seen != steps:
-                continue
-            outputs = [ops.convert_to_numpy(out) for out in outputs]
+        while seen < steps:
+            count = min(log_every, steps - seen)
+            targets, inputs, masks = [], [], []
+            for _ in range(count):
+                batch = next(batches, None)
+                if batch is None:  # the data ran out
+                    break
+                x, y = np.asarray(batch[0][0], "float32"), np.asarray(batch[1][0], "float32")
+                sample_weight = batch[2][0] if len(batch) > 2 else None
+                inputs.append(x)
+                targets.append(y)
+                masks.append(np.asarray(self._step_weights(x, sample_weight), "float32"))
+            count = len(inputs)
+            if not count:
+                break
+            # Runs of sequences of one shape are trained in one compiled call.
+            outputs, start = [], 0
+            while start < count:
+                end = start + 1
+                while end < count and inputs[end].shape == inputs[start].shape:
+                    end += 1
+                if end - start == 1:
+                    weights, out = self._train(weights, inputs[start], targets[start],
+                                               masks[start], switch)  # fmt: skip
+                    outputs.append(ops.convert_to_numpy(out))
+                else:
+                    weights, out = self._train_many(
+                        weights, np.stack(inputs[start:end]), np.stack(targets[start:end]),
+                        np.stack(masks[start:end]), switch)  # fmt: skip
+                    outputs.extend(ops.convert_to_numpy(out))
+                start = end
+            seen += count
+            losses = []
             for i, (y, out, mask) in enumerate(zip(targets, outputs, masks, strict=True)):
                 if self.per_step:
                     losses.append(0.5 * float(np.sum(mask[:, None] * (y - out) ** 2)))
@@ -477,7 +509,6 @@ class PaperLearningRule:
                 for metric in metrics:
                     metric.update_state(y_true, y_pred, sample_weight=mask)
                     logs[metric.name] = float(ops.convert_to_numpy(metric.result()))
-            targets, outputs, masks, losses = [], [], [], []
             callbacks.on_train_batch_end(seen - 1, logs)
             if self.model.stop_training:
                 break

@@ -264,3 +264,17 @@ def test_bad_models_and_arguments_raise():
     model = keras.Sequential([keras.Input((None, 2)), LSTM1997(2), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="sigmoid"):
         PaperLearningRule(model, 0.5)
+
+
+@pytest.mark.parametrize("name", ["adding", "reber"])
+def test_fit_trains_runs_of_sequences_in_one_call_like_one_by_one(name):
+    net = NETS[name]
+    per_step = net.get("per_step", False)
+    sequences = [data(net, steps=6 if i < 5 else 8, seed=10 + i) for i in range(7)]
+    one = PaperLearningRule(build(net, seed=8), 0.5, per_step=per_step)
+    for x, y in sequences:
+        one.train_sequence(x, y)
+    many = PaperLearningRule(build(net, seed=8), 0.5, per_step=per_step)
+    assert many.fit(((x[None], y[None]) for x, y in sequences), 10, log_every=100) == 7
+    for a, b in zip(one.get_weights(), many.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
