@@ -393,7 +393,8 @@ class PaperLearningRule:
 
         Args:
             x: `(steps, features)` inputs.
-            y: `(steps, outputs)` targets (per-step tasks) or `(outputs,)`.
+            y: `(steps, outputs)` targets (per-step tasks) or `(outputs,)`;
+                columns after the output layer's units are ignored.
             sample_weight: Optional `(steps,)` step weights (per-step tasks) or
                 a scalar weight of the sequence.
             weights: Weights to start from (`get_weights` order), or `None`
@@ -408,7 +409,7 @@ class PaperLearningRule:
         step_weights = self._step_weights(x, sample_weight)
         given = weights is not None
         weights = [np.asarray(w, "float32") for w in (weights or self.get_weights())]
-        y = np.asarray(y, "float32")
+        y = np.asarray(y, "float32")[..., : self.dense.units]
         step_weights = np.asarray(step_weights, "float32")
         new, outputs = self._train(weights, x, y, step_weights, self._switch_value())
         new = [ops.convert_to_numpy(w) for w in new]
@@ -475,30 +476,33 @@ class PaperLearningRule:
             count = len(inputs)
             if not count:
                 break
-            # Runs of sequences of one shape are trained in one compiled call.
+            # Runs of sequences of one shape are trained in one compiled call,
+            # on the first `units` target columns (3c keeps the expectation it
+            # is judged by after them, for the metrics).
+            trained = [y[..., : self.dense.units] for y in targets]
             outputs, start = [], 0
             while start < count:
                 end = start + 1
                 while end < count and inputs[end].shape == inputs[start].shape:
                     end += 1
                 if end - start == 1:
-                    weights, out = self._train(weights, inputs[start], targets[start],
+                    weights, out = self._train(weights, inputs[start], trained[start],
                                                masks[start], switch)  # fmt: skip
                     outputs.append(ops.convert_to_numpy(out))
                 else:
                     weights, out = self._train_many(
-                        weights, np.stack(inputs[start:end]), np.stack(targets[start:end]),
+                        weights, np.stack(inputs[start:end]), np.stack(trained[start:end]),
                         np.stack(masks[start:end]), switch)  # fmt: skip
                     outputs.extend(ops.convert_to_numpy(out))
                 start = end
             seen += count
             losses = []
-            for i, (y, out, mask) in enumerate(zip(targets, outputs, masks, strict=True)):
+            for i, (y, out, mask) in enumerate(zip(trained, outputs, masks, strict=True)):
                 if self.per_step:
                     losses.append(0.5 * float(np.sum(mask[:, None] * (y - out) ** 2)))
                 else:
                     outputs[i] = out = out[int(np.argmax(mask))]
-                    losses.append(0.5 * float(np.sum((y[: out.shape[-1]] - out) ** 2)))
+                    losses.append(0.5 * float(np.sum((y - out) ** 2)))
             for variable, value in zip(self._variables(), weights, strict=True):
                 variable.assign(ops.convert_to_numpy(value))
             logs = {"loss": float(np.mean(losses))}

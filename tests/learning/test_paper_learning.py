@@ -278,3 +278,17 @@ def test_fit_trains_runs_of_sequences_in_one_call_like_one_by_one(name):
     assert many.fit(((x[None], y[None]) for x, y in sequences), 10, log_every=100) == 7
     for a, b in zip(one.get_weights(), many.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_extra_target_columns_are_judged_not_trained_on():
+    # 3c: the noisy target trains, the expectation after it only judges.
+    net = NETS["adding"]
+    x, y = data(net, steps=6, outputs=1, seed=3)
+    extra = np.concatenate([y, [0.2]]).astype("float32")
+    a = PaperLearningRule(build(net, outputs=1, seed=2), 0.5)
+    b = PaperLearningRule(build(net, outputs=1, seed=2), 0.5)
+    a.train_sequence(x, y)
+    metric = keras.metrics.MeanAbsoluteError(name="mae")
+    b.fit(iter([(x[None], extra[None])]), 1, metrics=[metric])
+    for u, v in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(u, v, rtol=1e-6)
