@@ -1,15 +1,23 @@
 """Reproduction of the experiments of Hochreiter & Schmidhuber (1997).
 
-`run(...)` trains, for each chosen experiment, N trials in two settings:
+`run(...)` trains, for each chosen experiment, N trials in the chosen settings:
 
-- `"paper"`: the paper's net (blocks of memory cells with input and output
-  gates, a fully recurrent hidden layer: previous cell outputs *and* gate
-  activations are fed back), weights uniform in [-r, r], staggered negative
-  gate biases, the truncated gradient, plain SGD on half the summed squared
-  error with the paper's learning rate, one weight update per sequence.
-- `"modern"`: the same task and net (blocks, cells, weight range, gate
-  biases) trained with today's habits: only the cell outputs fed back, full
-  backpropagation through time, Adam on the mean squared error, batches of 32.
+- `"paper"`: the paper's experiment as its table 10 gives it (`EXPERIMENTS`):
+  the net (blocks of memory cells; the fully connected hidden layer that
+  feeds back cell outputs *and* gate activations, or, for 2a and 2b, no
+  feedback, no output gate and input-to-output shortcuts; bias weights on the
+  units the table names; h and g; weights uniform in [-r, r]; the table's
+  gate biases), trained one sequence at a time by the paper's own learning
+  rule (appendix A.1, `lstm_zoo.paper_learning.PaperLearningRule`), every
+  weight changed at every time step, with eq. 19's error signal and the
+  paper's learning rate; for 2a and 2b the memory cell joins the net once the
+  error has stopped decreasing (`SequentialConstruction`).
+- `"paper_sequence"`, `"paper_eq16"`: the paper setting with one of its two
+  ambiguities read the other way: one update per sequence (the sum of the
+  steps' contributions), or eq. 16's error (twice eq. 19's error signal).
+- `"modern"`: the same task, blocks, biases and start trained with today's
+  habits: only the cell outputs fed back, full backpropagation through time,
+  Adam on the mean squared error, batches of 32.
 
 Each trial stops when the paper's criterion (`lstm_zoo.datasets.criteria`)
 is met or after a budget of training sequences, then is tested on 2,560 fresh
@@ -18,8 +26,8 @@ appended to `trials.csv` at once, so a killed run started again with the same
 command skips them. `write_report` turns the CSV into a markdown table side by
 side with the paper's numbers, and draws the learning curves.
 
-Where the design is silent (gate biases of some experiments, the criterion of
-2a/2b) the choices are ours and say so in `EXPERIMENTS` and `criteria`.
+Where the paper is silent the choices are ours and say so in `EXPERIMENTS`,
+`criteria` and `SequentialConstruction`.
 """
 
 import csv
