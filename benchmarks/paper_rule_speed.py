@@ -65,7 +65,7 @@ def main(argv):
         return run
 
     def keras_fit():
-        model = reproduce.build_model(experiment, "paper_sequence", inputs, outputs,
+        model = reproduce.build_model(experiment, "paper", inputs, outputs,
                                       task.per_step, masked, seed=0)  # fmt: skip
         model.compile(keras.optimizers.SGD(spec.learning_rate), reproduce.HalfSquaredError(),
                       steps_per_execution=100)  # fmt: skip

@@ -105,8 +105,9 @@ def _define_reproduce(fv):
                   "2c/p=1000/q=1000 (default: all of lstm_zoo.reproduce.DEFAULT_EXPERIMENTS).",
                   flag_values=fv)  # fmt: skip
     d.DEFINE_list("settings", ["paper", "modern"], "Settings to run: paper (the appendix A.1 "
-                  "rule, on-line), modern, and the side variants paper_sequence (one update "
-                  "per sequence) and paper_eq16 (eq. 16's error).", flag_values=fv)  # fmt: skip
+                  "rule, one update per sequence), modern, and the side variants "
+                  "paper_online (every weight changed at every step) and paper_eq16 "
+                  "(eq. 16's error).", flag_values=fv)  # fmt: skip
     d.DEFINE_integer("trials", 3, "Trials per experiment and setting.", lower_bound=1,
                      flag_values=fv)
     d.DEFINE_integer("seed", 0, "Seed of the first trial.", flag_values=fv)
