@@ -797,7 +797,7 @@ def write_report(output_dir, report_path, command):
     lines += [""]
     for setting, seconds in totals.items():
         lines.append(f"Wall time of every trial in the table, setting `{setting}`: "
-                     f"{seconds / 60:.0f} minutes (one process per core, two cores).")  # fmt: skip
+                     f"{seconds / 60:.0f} minutes.")  # fmt: skip
     lines += ["", "Learning curves: `" + os.path.join(output_dir, "curves_*.png") + "`.", ""]
     notes = ""
     if os.path.exists(report_path):  # hand-written notes below the marker survive

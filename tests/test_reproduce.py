@@ -109,7 +109,7 @@ def test_run_resumes_and_reports(tmp_path, monkeypatch):
     assert "lstm-zoo reproduce --trials=2" in text
     assert "| 4 | adding problem (T=100) | paper | - | 0/2 | - | - | 300,000 |" in text
     assert "| 4 | adding problem (T=100) | modern | - | 2/2 | 1,500 | 0.02 | 300,000 |" in text
-    assert "setting `modern`: 0 minutes" in text
+    assert "setting `modern`: 0 minutes." in text
     assert "100%, 49,000" in text  # the paper's number for 2c with p = q = 1000
     assert os.path.exists(os.path.join(out, "curves_4.png"))
     assert os.path.exists(os.path.join(out, "curves_2c_p1000_q1000.png"))
