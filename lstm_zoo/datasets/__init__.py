@@ -13,7 +13,12 @@ from lstm_zoo.datasets import (
     two_sequence,
 )
 from lstm_zoo.datasets.adding import CORRECT_ABS_ERROR, adding_problem
-from lstm_zoo.datasets.criteria import CriterionStopping, PaperCriterion, ReberCriterion
+from lstm_zoo.datasets.criteria import (
+    CriterionStopping,
+    PaperCriterion,
+    ReberCriterion,
+    TestSetStopping,
+)
 from lstm_zoo.datasets.long_lag import long_lag as long_lag_problem
 from lstm_zoo.datasets.multiplication import multiplication_problem
 from lstm_zoo.datasets.reber import embedded_reber
@@ -25,6 +30,7 @@ __all__ = [
     "CriterionStopping",
     "PaperCriterion",
     "ReberCriterion",
+    "TestSetStopping",
     "adding_problem",
     "criteria",
     "embedded_reber",

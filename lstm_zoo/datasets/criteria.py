@@ -100,6 +100,8 @@ class TestCriterion:
         check_every: Least training sequences between two checks.
     """
 
+    __test__ = False  # not a pytest test class, despite its name
+
     size: int
     max_wrong: int = 0
     max_mean_abs_error: float | None = None
@@ -403,6 +405,8 @@ class TestSetStopping(keras.callbacks.Callback):
         first_stage: Training sequences seen when ST1 was first met, or `None`.
         checks: A list of `(sequences, wrong test sequences, mean abs error)`.
     """
+
+    __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, test_sets, rule, threshold, all_steps=False, target_offset=0,
                  gate="criterion_met", batch_size=1):  # fmt: skip
