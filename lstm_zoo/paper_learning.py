@@ -182,6 +182,11 @@ class PaperLearningRule:
             variables.append(dense.bias)
         return variables
 
+    def _assign(self, weights):
+        """Writes weights (`get_weights` order) into the model."""
+        for variable, value in zip(self._variables(), weights, strict=True):
+            variable.assign(ops.convert_to_numpy(value))
+
     def get_weights(self):
         """The trained weights, in the order kernel, [recurrent_kernel],
         [bias], output kernel, [output bias]."""
@@ -203,15 +208,6 @@ class PaperLearningRule:
         out_kernel = weights[i]
         out_bias = weights[i + 1] if dense.use_bias else None
         return kernel, recurrent, bias, out_kernel, out_bias
-
-    def _full_bias(self, bias, dtype):
-        cell = self.cell
-        if bias is None:
-            return ops.zeros((cell.projection_width,), dtype)
-        if cell.cell_input_bias:
-            return bias
-        b = cell.blocks
-        return ops.concatenate([bias[:b], ops.zeros((cell.units,), dtype), bias[b:]])
 
     def _bias_part(self, full):
         """Gradient of the full bias -> the layer's bias layout."""
@@ -323,9 +319,11 @@ class PaperLearningRule:
             return (W, b, Wk, bk, y_c, gates, s_new, T_c_new, T_in_new, *acc), y_k
 
         W = kernel if recurrent is None else ops.concatenate([kernel, recurrent], axis=0)
-        b = self._full_bias(bias, dtype)
         # Zero biases where the net has none; their "updates" are dropped.
-        b_on = self._full_bias(ops.ones_like(bias), dtype) if bias is not None else 0.0 * b
+        if bias is None:
+            b = b_on = ops.zeros((cell.projection_width,), dtype)
+        else:
+            b, b_on = cell.full_bias(bias), cell.full_bias(ops.ones_like(bias))
         out_bias_on = 1.0 if out_bias is not None else 0.0
         if out_bias is None:
             out_bias = ops.zeros((out_kernel.shape[1],), dtype)
@@ -416,8 +414,7 @@ class PaperLearningRule:
         if given:
             self._last = new
         else:
-            for variable, value in zip(self._variables(), new, strict=True):
-                variable.assign(value)
+            self._assign(new)
         outputs = ops.convert_to_numpy(outputs)
         if self.per_step:
             return outputs
@@ -503,8 +500,7 @@ class PaperLearningRule:
                 else:
                     outputs[i] = out = out[int(np.argmax(mask))]
                     losses.append(0.5 * float(np.sum((y - out) ** 2)))
-            for variable, value in zip(self._variables(), weights, strict=True):
-                variable.assign(ops.convert_to_numpy(value))
+            self._assign(weights)
             logs = {"loss": float(np.mean(losses))}
             if metrics:
                 y_true, y_pred, mask = _stack(targets), _stack(outputs), None

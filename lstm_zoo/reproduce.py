@@ -437,7 +437,7 @@ def test_error(model, experiment, params, seed=0):
     first = paper_tasks.generate(experiment, 1, 0, **params)
     threshold = criteria.CRITERIA[experiment].threshold
     wrong, squared = [], []
-    for x, y in _test_blocks(experiment, data_params, (seed, 99_999), first[0].nbytes):
+    for x, y, *_ in _test_blocks(experiment, data_params, (seed, 99_999), first[0].nbytes):
         predictions = model.predict(x, batch_size=256, verbose=0)
         if task.per_step:
             y, predictions = y[:, -1], predictions[:, -1]
@@ -473,10 +473,14 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         first = paper_tasks.generate(experiment, 1, 0, **params)
         inputs_dim, outputs = first[0].shape[-1], first[1].shape[-1]
         chunk = max(batch_size, min(2048, CHUNK_BYTES // first[0].nbytes))
-        fit_data = paper_tasks.stream(experiment, batch_size, seed=(trial_seed,), chunk=chunk,
-                                      bucket=16, **data_params)  # fmt: skip
         if not paper and keras.config.backend() == "tensorflow":
-            fit_data = _as_dataset(fit_data)
+            # A time axis that varies between batches: Keras' own generator
+            # adapter would fix the shapes of its first batches.
+            fit_data = paper_tasks.dataset(experiment, None, (trial_seed,), batch_size,
+                                           chunk=chunk, bucket=16, **data_params)  # fmt: skip
+        else:
+            fit_data = paper_tasks.stream(experiment, batch_size, seed=(trial_seed,),
+                                          chunk=chunk, bucket=16, **data_params)  # fmt: skip
     model = build_model(experiment, setting, inputs_dim, outputs, task.per_step, masked,
                         trial_seed)  # fmt: skip
     if experiment == "1":
@@ -548,24 +552,6 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
     return result
 
 
-def _as_dataset(batches):
-    """A generator of batches as a `tf.data.Dataset` whose time axis may vary
-    (Keras' own generator adapter fixes the shapes of its first batches)."""
-    import tensorflow as tf
-
-    first = next(batches)
-
-    def spec(a):
-        shape = (None,) * (a.ndim - 1) + a.shape[-1:] if a.ndim == 3 else (None,) * a.ndim
-        return tf.TensorSpec(shape, tf.float32)
-
-    def generate():
-        yield first
-        yield from batches
-
-    return tf.data.Dataset.from_generator(generate, output_signature=tuple(map(spec, first)))
-
-
 def _test_sets(experiment, params, trial_seed, size):
     """`check -> blocks of test sequences` for `criteria.TestSetStopping`:
     2a's two sequences, or `size` fresh sequences per check, in blocks of at
@@ -576,14 +562,8 @@ def _test_sets(experiment, params, trial_seed, size):
         return lambda check: [(x[index], y[index], w[index])]
     first = paper_tasks.generate(experiment, 1, 0, **params)
     per_block = max(1, min(size, CHUNK_BYTES // (4 * first[0].nbytes)))
-
-    def blocks(check):
-        for k, start in enumerate(range(0, size, per_block)):
-            count = min(per_block, size - start)
-            arrays = paper_tasks.generate(experiment, count, (trial_seed, 77, check, k), **params)
-            yield tuple(a for a in arrays if a is not None)
-
-    return blocks
+    return lambda check: _blocks(experiment, params, size, per_block,
+                                 lambda k: (trial_seed, 77, check, k))  # fmt: skip
 
 
 def _test_blocks(experiment, params, seed, sequence_bytes):
@@ -591,11 +571,17 @@ def _test_blocks(experiment, params, seed, sequence_bytes):
     more than `CHUNK_BYTES`, in blocks from the seeds `(*seed, k)`."""
     per_block = max(1, CHUNK_BYTES // sequence_bytes)
     if per_block >= TEST_SEQUENCES:
-        yield paper_tasks.generate(experiment, TEST_SEQUENCES, seed, **params)[:2]
-        return
-    for k, start in enumerate(range(0, TEST_SEQUENCES, per_block)):
-        count = min(per_block, TEST_SEQUENCES - start)
-        yield paper_tasks.generate(experiment, count, (*seed, k), **params)[:2]
+        return _blocks(experiment, params, TEST_SEQUENCES, TEST_SEQUENCES, lambda k: seed)
+    return _blocks(experiment, params, TEST_SEQUENCES, per_block, lambda k: (*seed, k))
+
+
+def _blocks(experiment, params, total, per_block, seed_of):
+    """`total` sequences of `experiment` in blocks of `per_block`, block k
+    drawn from `seed_of(k)`: tuples of the arrays `generate` returns."""
+    for k, start in enumerate(range(0, total, per_block)):
+        arrays = paper_tasks.generate(experiment, min(per_block, total - start), seed_of(k),
+                                      **params)  # fmt: skip
+        yield tuple(a for a in arrays if a is not None)
 
 
 def read_trials(path):

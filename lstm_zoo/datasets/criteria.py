@@ -247,11 +247,9 @@ class PaperCriterion(keras.metrics.Metric):
             return self.met_at.value
         if self.report == "met":
             return self.met.value
-        if self.report == "window_mse":
-            filled = ops.minimum(self.seen.value, float(self.window))
-            return ops.sum(self.squared.value) / ops.maximum(filled, 1.0)
-        filled = ops.minimum(self.seen.value, float(self.window))
-        return ops.sum(self.wrong.value) / ops.maximum(filled, 1.0)
+        filled = ops.maximum(ops.minimum(self.seen.value, float(self.window)), 1.0)
+        window = self.squared if self.report == "window_mse" else self.wrong
+        return ops.sum(window.value) / filled
 
     def get_config(self):
         config = {
@@ -267,6 +265,24 @@ class PaperCriterion(keras.metrics.Metric):
         return {**super().get_config(), **config}
 
 
+def _sequence_errors(targets, predictions, all_steps=False, sample_weight=None):
+    """Per sequence, in NumPy: `(worst absolute error, mean absolute error,
+    mean squared error)`, each `(N,)`, at the sequence end or, with
+    `all_steps`, over the steps where `sample_weight` is positive."""
+    targets = np.asarray(targets, "float64")
+    predictions = np.asarray(predictions, "float64")
+    error = np.abs(targets[..., : predictions.shape[-1]] - predictions)
+    if error.ndim == 3 and all_steps:
+        steps = np.ones(error.shape[:2]) if sample_weight is None else sample_weight > 0
+        count = np.maximum(steps.sum(axis=-1), 1)
+        return ((error.max(axis=-1) * steps).max(axis=-1),
+                (error.mean(axis=-1) * steps).sum(axis=-1) / count,
+                ((error**2).mean(axis=-1) * steps).sum(axis=-1) / count)  # fmt: skip
+    if error.ndim == 3:
+        error = error[:, -1]
+    return error.max(axis=-1), error.mean(axis=-1), (error**2).mean(axis=-1)
+
+
 def final_errors(targets, predictions, threshold):
     """Per-sequence judgement of final predictions, in NumPy.
 
@@ -274,8 +290,18 @@ def final_errors(targets, predictions, threshold):
         A tuple `(wrong, squared)`: booleans `(N,)` (some output's absolute
         error >= `threshold`) and the mean squared error per sequence `(N,)`.
     """
-    error = np.abs(np.asarray(targets, "float64") - np.asarray(predictions, "float64"))
-    return error.max(axis=-1) >= threshold, np.mean(error**2, axis=-1)
+    worst, _, squared = _sequence_errors(targets, predictions)
+    return worst >= threshold, squared
+
+
+def _logged(logs, name, owner, hint):
+    """`logs[name]`, or a `ValueError` saying that `owner` needs it."""
+    if name not in (logs or {}):
+        raise ValueError(
+            f"{owner} monitors '{name}', which is not among the logged metrics "
+            f"{sorted(logs or {})}; {hint}"
+        )
+    return float(logs[name])
 
 
 class CriterionStopping(keras.callbacks.Callback):
@@ -296,13 +322,8 @@ class CriterionStopping(keras.callbacks.Callback):
         self.sequences = None
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise ValueError(
-                f"CriterionStopping monitors '{self.monitor}', which is not among the "
-                f"logged metrics {sorted(logs)}; compile the model with a PaperCriterion"
-            )
-        met_at = float(logs[self.monitor])
+        met_at = _logged(logs, self.monitor, "CriterionStopping",
+                         "compile the model with a PaperCriterion")  # fmt: skip
         if met_at > 0 and self.sequences is None:
             self.sequences = int(met_at)
             self.model.stop_training = True
@@ -365,18 +386,8 @@ def judge(targets, predictions, threshold, all_steps=False, sample_weight=None):
     at its end (or, with `all_steps`, at any step where `sample_weight` is
     positive).
     """
-    targets = np.asarray(targets, "float64")
-    predictions = np.asarray(predictions, "float64")
-    targets = targets[..., : predictions.shape[-1]]
-    error = np.abs(targets - predictions)
-    if error.ndim == 3 and all_steps:
-        steps = np.ones(error.shape[:2]) if sample_weight is None else sample_weight > 0
-        worst = (error.max(axis=-1) * steps).max(axis=-1)
-        mean = (error.mean(axis=-1) * steps).sum(axis=-1) / np.maximum(steps.sum(axis=-1), 1)
-        return worst >= threshold, mean
-    if error.ndim == 3:
-        error = error[:, -1]
-    return error.max(axis=-1) >= threshold, error.mean(axis=-1)
+    worst, mean, _ = _sequence_errors(targets, predictions, all_steps, sample_weight)
+    return worst >= threshold, mean
 
 
 class TestSetStopping(keras.callbacks.Callback):
@@ -438,14 +449,10 @@ class TestSetStopping(keras.callbacks.Callback):
         return int(np.concatenate(wrong).sum()), float(np.concatenate(absolute).mean())
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        if self.gate not in logs:
-            raise ValueError(
-                f"TestSetStopping opens on '{self.gate}', which is not among the logged "
-                f"metrics {sorted(logs)}; compile the model with a PaperCriterion(report='met')"
-            )
+        gate = _logged(logs, self.gate, "TestSetStopping",
+                       "compile the model with a PaperCriterion(report='met')")  # fmt: skip
         seen = (batch + 1) * self.batch_size
-        if float(logs[self.gate]) <= 0 or (
+        if gate <= 0 or (
             self._last_check is not None and seen - self._last_check < self.rule.check_every
         ):
             return

@@ -173,7 +173,8 @@ def stream(experiment, batch_size, seed=0, chunk=2048, bucket=None, **params):
             yield _trim(tuple(a[start : start + batch_size] for a in arrays), bucket)
 
 
-def dataset(experiment, num_sequences=None, seed=0, batch_size=None, **params):
+def dataset(experiment, num_sequences=None, seed=0, batch_size=None, chunk=2048, bucket=None,
+            **params):  # fmt: skip
     """The experiment's data as a `tf.data.Dataset`.
 
     Args:
@@ -182,6 +183,9 @@ def dataset(experiment, num_sequences=None, seed=0, batch_size=None, **params):
             for an endless stream of fresh sequences (`stream`).
         seed: Seed.
         batch_size: Batch size, or `None` for single sequences (finite only).
+        chunk: Endless stream: sequences generated at a time (see `stream`).
+        bucket: Endless stream: cut each batch's padding to a multiple of
+            this many steps (see `stream`).
         **params: Task parameters.
 
     Returns:
@@ -211,5 +215,6 @@ def dataset(experiment, num_sequences=None, seed=0, batch_size=None, **params):
     signature = tuple(tf.TensorSpec(shape, tf.float32) for shape in [*shapes, (None, None)])
     signature = signature[: len(first)]
     return tf.data.Dataset.from_generator(
-        lambda: stream(experiment, batch_size, seed, **params), output_signature=signature
+        lambda: stream(experiment, batch_size, seed, chunk, bucket, **params),
+        output_signature=signature,
     )

@@ -424,14 +424,15 @@ class LSTM1997Cell(Layer, DropoutRNNCell):
             projection = projection + self.full_bias()
         return projection
 
-    def full_bias(self):
-        """The bias of every column `(G,)`: `bias`, with zeros for the cell
-        inputs when `cell_input_bias=False`."""
+    def full_bias(self, bias=None):
+        """The bias of every column `(G,)`: `bias` (default the cell's), with
+        zeros for the cell inputs when `cell_input_bias=False`."""
+        bias = self.bias if bias is None else bias
         if self.cell_input_bias:
-            return self.bias
+            return bias
         start = (1 + self.forget_gate) * self.blocks
-        zeros = ops.zeros((self.units,), dtype=self.bias.dtype)
-        return ops.concatenate([self.bias[:start], zeros, self.bias[start:]], axis=0)
+        zeros = ops.zeros((self.units,), dtype=bias.dtype)
+        return ops.concatenate([bias[:start], zeros, bias[start:]], axis=0)
 
     def step(self, projection, states, training=False):
         """One time step given the projected input `inputs @ kernel + bias`.
