@@ -1,11 +1,13 @@
 """The fused CPU kernels of `LSTM1997` (`lstm1997_kernel.cc`), built on first use.
 
-The kernels run all time steps of the default 1997 cell in one TensorFlow op
-(forward, and the full gradient's backward loop), instead of a dozen small ops
-a step. They are an optional speed-up: `LSTM1997` uses them when they are
-available and the call can use them (`usable`), and otherwise runs the same
-arithmetic as TensorFlow ops (`lstm_zoo.layers.fast_tf`); outputs and
-gradients agree to float tolerance either way.
+The kernels run all time steps of the 1997 cell family (every structural
+switch of the cell, with masks and recurrent dropout; the paper's
+activations) in one TensorFlow op forward and one backward, instead of a
+dozen small ops a step. They are an optional speed-up: `LSTM1997` uses them
+when they are available and the call can use them (`usable`), and otherwise
+runs its generic Keras loop (the default cell: the same arithmetic as
+TensorFlow ops, `lstm_zoo.layers.fast_tf`); outputs and gradients agree to
+float tolerance either way.
 
 The source is compiled with the C++ compiler (`$CXX`, else `c++`/`g++`)
 against the installed TensorFlow's headers, once per machine, TensorFlow
@@ -155,8 +157,8 @@ def _register_gradients():
     from lstm_zoo.layers import fast_tf
 
     try:
-        tf.RegisterGradient("Lstm1997Forward")(fast_tf._kernel_gradient)
-        tf.no_gradient("Lstm1997Backward")
+        tf.RegisterGradient("Lstm1997Fused")(fast_tf._fused_gradient)
+        tf.no_gradient("Lstm1997FusedBackward")
     except KeyError:  # registered already (the module was loaded twice)
         pass
 

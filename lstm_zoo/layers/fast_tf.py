@@ -1,18 +1,25 @@
-"""TensorFlow fast path of `LSTM1997` for the default 1997 cell.
+"""TensorFlow fast paths of `LSTM1997`: the fused kernel, and its TF-op stand-in.
 
-Used by `LSTM1997.inner_loop` on the TensorFlow backend when the cell has one
-cell per block, no forget gate, no peephole, cell outputs as recurrent input,
-the paper's activations, no recurrent dropout, no mask and no unrolling; every
-other configuration runs the generic Keras loop. Outputs and gradients equal
-the generic path's to float tolerance (tests/layers/test_fast_path.py,
-tests/layers/test_fast_kernel.py).
+`LSTM1997.inner_loop` on the TensorFlow backend (unless `use_fast_path=False`
+or `unroll=True`) takes, in this order:
 
-On CPU, where the fused kernels of `fast_kernel` are available and usable
-(not under XLA, not while a SavedModel is traced, no GPU visible), one op runs
-the whole loop, the inputs' projection included, and one op the full
-gradient's backward loop (or the truncated gradient's elementwise pass); the
-weight gradients are one product after it (`_kernel_gradient`). Otherwise the
-same arithmetic runs as TensorFlow ops, as follows.
+1. The fused CPU kernel (`fused_sequence`), where `fast_kernel` can use it
+   (compiled, not under XLA, not while a SavedModel is traced, no GPU
+   visible, float32 or float64) and the cell has the paper's activations.
+   It covers every structural switch of the cell: blocks of cells, forget
+   gate, peepholes, no output gate, `recurrent_input` "cells",
+   "cells_and_gates" or "none", with or without biases, Keras masks,
+   `go_backwards` and recurrent dropout, with the full or the truncated
+   gradient. One op runs the whole forward loop, the inputs' projection
+   included, one op the backward loop; every weight gradient is one product
+   after it (`_fused_gradient`).
+2. Otherwise, for the default cell (one cell per block, no forget gate, no
+   peephole, cell outputs as recurrent input, no mask, no recurrent
+   dropout), the same arithmetic as TensorFlow ops (`lstm1997_sequence`).
+3. Otherwise the generic Keras loop.
+
+All three give the same outputs and gradients to float tolerance
+(tests/layers/test_fast_path.py, tests/layers/test_fast_kernel.py).
 
 What the TensorFlow ops do differently from the generic loop (measured with
 benchmarks/rnn_speed.py):
@@ -33,9 +40,10 @@ benchmarks/rnn_speed.py):
   time. For larger steps TensorFlow differentiates the same loop itself.
 """
 
+import keras
 import tensorflow as tf
 
-from lstm_zoo.layers import fast_kernel
+from lstm_zoo.layers import activations, fast_kernel
 from lstm_zoo.layers.fast_kernel import _in_xla_context
 
 # Which backward pass pays, by the size of one step's state (batch * units),
@@ -86,19 +94,6 @@ def lstm1997_sequence(sequences, kernel, bias, h0, s0, recurrent_kernel, truncat
     rk = _reorder(recurrent_kernel, units)
     bias = None if bias is None else _reorder(bias, units)
     s0h = s0 * 0.5
-    kernels = fast_kernel.usable(sequences.dtype)
-    if kernels is not None:
-        # The fused kernels (fast_kernel): one op for the whole loop, input
-        # projection included. Inference stores nothing but y_c; the op's
-        # gradient (`_kernel_gradient`) runs the forward again storing the
-        # activations, should one be asked for.
-        if bias is None:
-            bias = tf.zeros([3 * units], sequences.dtype)
-        outputs, s_last = kernels.lstm1997_forward(
-            sequences, kernel, bias, h0, s0h, rk, store=training, truncated=truncated
-        )[:2]
-        h_last = outputs[:, -1]
-        return outputs, h_last, 2.0 * s_last
     if not training:
         # Lean inference loop: [x(t), y_c(t-1)] @ [kernel; recurrent] a step.
         # Not hoisting the input projection keeps the (T, batch, 3U) tensor out
@@ -255,34 +250,6 @@ def _backward_steps(dh, d_s_last, h0, gates, tanh_c, tanh_s, rk, truncated):
     return dz, tf.zeros_like(h0), ds[0]
 
 
-def _kernel_gradient(op, d_hs, d_s_last, *unused):
-    """Gradient of the fused forward op (registered by `fast_kernel.load`)."""
-    x, kernel, bias, h0, s0h, rk = op.inputs
-    hs, _, gates, tanh_c, tanh_s = op.outputs
-    truncated = op.get_attr("truncated")
-    kernels = fast_kernel.load()
-    if not op.get_attr("store"):
-        hs, _, gates, tanh_c, tanh_s = kernels.lstm1997_forward(
-            x, kernel, bias, h0, s0h, rk, store=True, truncated=truncated
-        )
-    if d_hs is None:
-        d_hs = tf.zeros_like(hs)
-    if d_s_last is None:
-        d_s_last = tf.zeros_like(h0)
-    # The loop (full gradient) or the per-step pass (truncated) in one op;
-    # the same arithmetic as `_backward_steps`, batch-major.
-    dz, dh0, ds0 = kernels.lstm1997_backward(d_hs, d_s_last, gates, tanh_c, tanh_s, rk,
-                                             truncated=truncated)  # fmt: skip
-    # The kernel's, the recurrent kernel's and the bias' gradients in one
-    # product: [x(t), y_c(t-1), 1]^T dz(t) summed over batch and time.
-    h_prev = tf.concat([h0[:, None], hs[:, :-1]], axis=1)
-    rows = tf.concat([x, h_prev, tf.ones_like(h_prev[..., :1])], axis=2)
-    d_weights = tf.einsum("btk,btg->kg", rows, dz)
-    d_kernel, d_rk, d_bias = tf.split(d_weights, [x.shape[-1], rk.shape[0], 1], axis=0)
-    d_x = tf.einsum("btg,fg->btf", dz, kernel)
-    return d_x, d_kernel, d_bias[0], dh0, ds0, d_rk
-
-
 def _backward_loop(dh_out, ds_last, k_s, factors, k_c, rk):
     """Full BPTT: one product and a few elementwise ops a step, in reverse."""
     steps = tf.shape(dh_out)[0]
@@ -307,3 +274,165 @@ def _backward_loop(dh_out, ds_last, k_s, factors, k_c, rk):
         maximum_iterations=steps,
     )
     return dzs.stack(), dh0, ds0
+
+
+# ---------------------------------------------------------------------------
+# The fused kernel for the whole cell family (ops Lstm1997Fused and
+# Lstm1997FusedBackward of lstm1997_kernel.cc).
+
+
+def fused_applies(cell, dtype):
+    """The kernels' op module if `cell` may run on the fused kernel, else `None`.
+
+    Every structural switch of the cell is covered (blocks, forget gate,
+    peepholes, output gate, recurrent inputs, biases), with masks and
+    recurrent dropout; the activations must be the paper's.
+    """
+    if not (
+        cell.activation is activations.paper_h
+        and cell.cell_input_activation is activations.paper_g
+        and cell.recurrent_activation is keras.activations.sigmoid
+    ):
+        return None
+    return fast_kernel.usable(dtype)
+
+
+def _expand_columns(cell, matrix):
+    """Keras columns [in (B) | forget (B) | cells (U) | out (B)] -> the kernel's
+    [in (U) | forget (U) | out (U) | cells / 2 (U)], each gate column repeated
+    for the cells of its block."""
+    blocks, units, size = cell.blocks, cell.units, cell.cells_per_block
+
+    def per_cell(columns):
+        return columns if size == 1 else tf.repeat(columns, size, axis=-1)
+
+    segments = [per_cell(matrix[..., :blocks])]
+    start = blocks
+    if cell.forget_gate:
+        segments.append(per_cell(matrix[..., blocks : 2 * blocks]))
+        start = 2 * blocks
+    if cell.output_gate:
+        segments.append(per_cell(matrix[..., start + units :]))
+    segments.append(0.5 * matrix[..., start : start + units])
+    return tf.concat(segments, axis=-1)
+
+
+def fused_sequence(kernels, cell, sequences, initial_state, mask=None, recurrent_mask=None,
+                   zero_output_for_mask=False, training=True):  # fmt: skip
+    """Runs any paper-activation configuration of the cell on the fused kernel.
+
+    Args:
+        kernels: The op module (`fused_applies`).
+        cell: The `LSTM1997Cell` (its weights are read, in `sequences.dtype`).
+        sequences: `(batch, T, features)` inputs (dropout already applied).
+        initial_state: The cell's initial states (`[h, s]` or `[h, s, gates]`).
+        mask: Optional boolean `(batch, T)`; masked steps carry the states
+            over, as in Keras' loop.
+        recurrent_mask: Optional `(batch, units)` recurrent dropout mask.
+        zero_output_for_mask: Output zeros at masked steps (else the last
+            unmasked step's output, zeros before the first).
+        training: In inference only the outputs are stored; the gradient,
+            should one be asked for, runs the forward again storing the rest.
+
+    Returns:
+        `(outputs (batch, T, units), final states)`.
+    """
+    dtype = sequences.dtype
+    units, size = cell.units, cell.cells_per_block
+    batch = tf.shape(sequences)[0]
+    kernel = _expand_columns(cell, tf.cast(cell.kernel, dtype))
+    if cell.use_bias:
+        bias = _expand_columns(cell, cell.full_bias(tf.cast(cell.bias, dtype)))
+    else:
+        bias = tf.zeros([kernel.shape[-1]], dtype)
+    if cell.recurrent_kernel is None:
+        rk = tf.zeros([0, kernel.shape[-1]], dtype)
+    else:
+        rk = tf.cast(cell.recurrent_kernel, dtype)
+        if cell.recurrent_input == "cells_and_gates":
+            gate_rows = rk[units:] if size == 1 else tf.repeat(rk[units:], size, axis=0) / size
+            rk = tf.concat([rk[:units], gate_rows], axis=0)
+        rk = _expand_columns(cell, rk)
+    if cell.peephole:
+        names = ["input_peephole"] + (["forget_peephole"] if cell.forget_gate else [])
+        names.append("output_peephole")
+        peep = tf.stack([2.0 * tf.cast(getattr(cell, name), dtype) for name in names])
+    else:
+        peep = tf.zeros([0, units], dtype)
+    h0, s0 = initial_state[0], initial_state[1]
+    if cell.recurrent_input == "cells_and_gates":
+        g0 = initial_state[2] if size == 1 else tf.repeat(initial_state[2], size, axis=-1)
+    else:
+        g0 = tf.zeros([batch, 0], dtype)
+    step_mask = tf.zeros([batch, 0], tf.bool) if mask is None else tf.cast(mask, tf.bool)
+    rd = tf.zeros([batch, 0], dtype) if recurrent_mask is None else tf.cast(recurrent_mask, dtype)
+    hs, s_last, g_last = kernels.lstm1997_fused(
+        sequences, kernel, bias, h0, 0.5 * s0, g0, rk, peep, step_mask, rd,
+        forget_gate=cell.forget_gate, output_gate=cell.output_gate, block=size,
+        store=bool(training), truncated=cell.gradient == "truncated",
+    )[:3]  # fmt: skip
+    states = [hs[:, -1], 2.0 * s_last]
+    if cell.recurrent_input == "cells_and_gates":
+        states.append(g_last[:, ::size] if size > 1 else g_last)
+    outputs = hs
+    if mask is not None:
+        # Keras' loop outputs the previous output at a masked step, zeros
+        # before the first unmasked one (or zeros throughout).
+        keep = step_mask if zero_output_for_mask else tf.cumsum(tf.cast(step_mask, tf.int32), 1) > 0
+        outputs = hs * tf.cast(keep, dtype)[..., None]
+    return outputs, states
+
+
+def _fused_gradient(op, d_hs, d_s_last, d_g_last, *unused):
+    """Gradient of the fused family op (registered by `fast_kernel.load`)."""
+    x, kernel, bias, h0, s0, g0, rk, peep, mask, rd = op.inputs
+    attrs = {name: op.get_attr(name) for name in ("forget_gate", "output_gate", "block")}
+    truncated = op.get_attr("truncated")
+    kernels = fast_kernel.load()
+    hs, _, _, acts, ss = op.outputs
+    if not op.get_attr("store"):
+        hs, _, _, acts, ss = kernels.lstm1997_fused(
+            x, kernel, bias, h0, s0, g0, rk, peep, mask, rd, store=True, truncated=truncated,
+            **attrs,
+        )  # fmt: skip
+    d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
+    d_s_last = tf.zeros_like(s0) if d_s_last is None else d_s_last
+    d_g_last = tf.zeros_like(g0) if d_g_last is None else d_g_last
+    dz, dh0, ds0, dg0 = kernels.lstm1997_fused_backward(
+        d_hs, d_s_last, d_g_last, acts, ss, s0, rk, peep, mask, rd, truncated=truncated, **attrs
+    )
+    # Every weight's gradient in one product: [x(t), r(t-1), 1]^T dz(t).
+    rows = [x]
+    recurrent_width = rk.shape[0]
+    if recurrent_width:
+        r_prev = tf.concat([h0[:, None], hs[:, :-1]], axis=1)
+        if rd.shape[1]:
+            r_prev *= rd[:, None]
+        gate_width = g0.shape[1]
+        if gate_width:
+            gates_prev = tf.concat([g0[:, None], acts[:, :-1, :gate_width]], axis=1)
+            r_prev = tf.concat([r_prev, gates_prev], axis=2)
+        rows.append(r_prev)
+    rows.append(tf.ones_like(hs[..., :1]))
+    rows = tf.concat(rows, axis=2)
+    d_weights = tf.matmul(tf.reshape(rows, [-1, rows.shape[-1]]),
+                          tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)  # fmt: skip
+    d_kernel, d_rk, d_bias = tf.split(d_weights, [x.shape[-1], recurrent_width, 1], axis=0)
+    d_x = tf.einsum("btg,fg->btf", dz, kernel)
+    d_peep = tf.zeros_like(peep)
+    if peep.shape[0]:
+        units, size = hs.shape[-1], attrs["block"]
+
+        def block_sum(v):
+            if size == 1:
+                return v
+            summed = tf.reduce_sum(tf.reshape(v, tf.concat([tf.shape(v)[:2], [-1, size]], 0)), -1)
+            return tf.repeat(summed, size, axis=-1)
+
+        s_prev = tf.concat([s0[:, None], ss[:, :-1]], axis=1)
+        seen = [s_prev] * (peep.shape[0] - 1) + [ss]
+        d_peep = tf.stack([
+            tf.reduce_sum(s * block_sum(dz[..., i * units : (i + 1) * units]), axis=[0, 1])
+            for i, s in zip([0, 1, 2] if attrs["forget_gate"] else [0, 1], seen, strict=True)
+        ])  # fmt: skip
+    return d_x, d_kernel, d_bias[0], dh0, ds0, dg0, d_rk, d_peep, None, None

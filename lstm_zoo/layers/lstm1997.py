@@ -41,15 +41,16 @@ class LSTM1997(keras.layers.RNN):
         zero_output_for_mask: Boolean, output zeros rather than the previous
             output at masked steps (when returning sequences). Default `False`.
         use_fast_path: Boolean (default `True`). On the TensorFlow backend,
-            the default cell (one cell per block, no forget gate, no peephole,
-            output gates, a bias on every net input, `recurrent_input="cells"`,
-            the paper's activations) without mask,
-            recurrent dropout or unrolling runs a dedicated loop with a
-            hand-written gradient (`lstm_zoo.layers.fast_tf`), on CPU a fused
-            C++ kernel compiled on first use (`lstm_zoo.layers.fast_kernel`;
-            exported SavedModels hold standard ops only); `False` always
-            uses the generic Keras loop. All give the same outputs and
-            gradients.
+            without unrolling: on CPU, a fused C++ kernel compiled on first
+            use (`lstm_zoo.layers.fast_kernel`) runs every configuration of
+            the cell with the paper's activations (blocks, forget gate,
+            peepholes, recurrent inputs, masks, recurrent dropout); exported
+            SavedModels hold standard ops only. Without the kernel, the
+            default cell (one cell per block, no forget gate, no peephole,
+            `recurrent_input="cells"`) without mask or recurrent dropout runs
+            a dedicated loop with a hand-written gradient
+            (`lstm_zoo.layers.fast_tf`). `False` always uses the generic
+            Keras loop. All give the same outputs and gradients.
         activity_regularizer: Regularizer for the layer's output.
         **kwargs: Every argument of `LSTM1997Cell` (`cells_per_block`,
             `gradient`, `recurrent_input`, `forget_gate`, `peephole`,
@@ -144,6 +145,14 @@ class LSTM1997(keras.layers.RNN):
             and not (training and 0.0 < cell.recurrent_dropout < 1.0)
         )
 
+    def _fused_kernel(self, dtype):
+        """The fused kernel's ops if this call runs on them, else `None`."""
+        if not self.use_fast_path or self.unroll or keras.config.backend() != "tensorflow":
+            return None
+        from lstm_zoo.layers import fast_tf
+
+        return fast_tf.fused_applies(self.cell, dtype)
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -151,6 +160,27 @@ class LSTM1997(keras.layers.RNN):
         if training and 0.0 < cell.dropout < 1.0:
             dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dp_mask, axis=1)
+        kernels = self._fused_kernel(sequences.dtype)
+        if kernels is not None:
+            from lstm_zoo.layers import fast_tf
+
+            if self.go_backwards:
+                sequences = ops.flip(sequences, axis=1)
+                mask = None if mask is None else ops.flip(mask, axis=1)
+            recurrent_mask = None
+            if training and 0.0 < cell.recurrent_dropout < 1.0:
+                recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
+            outputs, states = fast_tf.fused_sequence(
+                kernels,
+                cell,
+                sequences,
+                list(initial_state),
+                mask=mask,
+                recurrent_mask=recurrent_mask,
+                zero_output_for_mask=self.zero_output_for_mask,
+                training=bool(training),
+            )
+            return outputs[:, -1], outputs, states
         if self._fast_path_applies(mask, training):
             from lstm_zoo.layers import fast_tf
 
