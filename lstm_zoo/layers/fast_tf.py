@@ -348,11 +348,7 @@ def fused_sequence(kernels, cell, sequences, initial_state, mask=None, recurrent
     if cell.recurrent_kernel is None:
         rk = tf.zeros([0, kernel.shape[-1]], dtype)
     else:
-        rk = tf.cast(cell.recurrent_kernel, dtype)
-        if cell.recurrent_input == "cells_and_gates":
-            gate_rows = rk[units:] if size == 1 else tf.repeat(rk[units:], size, axis=0) / size
-            rk = tf.concat([rk[:units], gate_rows], axis=0)
-        rk = _expand_columns(cell, rk)
+        rk = _expand_columns(cell, tf.cast(cell.recurrent_kernel, dtype))
     if cell.peephole:
         names = ["input_peephole"] + (["forget_peephole"] if cell.forget_gate else [])
         names.append("output_peephole")
@@ -389,18 +385,20 @@ def _fused_gradient(op, d_hs, d_s_last, d_g_last, *unused):
     attrs = {name: op.get_attr(name) for name in ("forget_gate", "output_gate", "block")}
     truncated = op.get_attr("truncated")
     kernels = fast_kernel.load()
-    hs, _, _, acts, ss = op.outputs
+    hs, _, _, acts, tanh_s, ss = op.outputs
     if not op.get_attr("store"):
-        hs, _, _, acts, ss = kernels.lstm1997_fused(
+        hs, _, _, acts, tanh_s, ss = kernels.lstm1997_fused(
             x, kernel, bias, h0, s0, g0, rk, peep, mask, rd, store=True, truncated=truncated,
             **attrs,
         )  # fmt: skip
     d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
     d_s_last = tf.zeros_like(s0) if d_s_last is None else d_s_last
     d_g_last = tf.zeros_like(g0) if d_g_last is None else d_g_last
+    # Where acts has no other use, dz is written over it.
     dz, dh0, ds0, dg0 = kernels.lstm1997_fused_backward(
-        d_hs, d_s_last, d_g_last, acts, ss, s0, rk, peep, mask, rd, truncated=truncated, **attrs
-    )
+        d_hs, d_s_last, d_g_last, acts, tanh_s, ss, s0, rk, peep, mask, rd,
+        truncated=truncated, **attrs,
+    )  # fmt: skip
     # Every weight's gradient in one product: [x(t), r(t-1), 1]^T dz(t).
     rows = [x]
     recurrent_width = rk.shape[0]
@@ -409,9 +407,10 @@ def _fused_gradient(op, d_hs, d_s_last, d_g_last, *unused):
         if rd.shape[1]:
             r_prev *= rd[:, None]
         gate_width = g0.shape[1]
-        if gate_width:
+        if gate_width:  # fed back: the first cell's copy of each block's gates
+            size = op.get_attr("block")
             gates_prev = tf.concat([g0[:, None], acts[:, :-1, :gate_width]], axis=1)
-            r_prev = tf.concat([r_prev, gates_prev], axis=2)
+            r_prev = tf.concat([r_prev, gates_prev[..., ::size]], axis=2)
         rows.append(r_prev)
     rows.append(tf.ones_like(hs[..., :1]))
     rows = tf.concat(rows, axis=2)

@@ -194,10 +194,12 @@ struct Lanes {
 // cell's weights to one column per cell for every gate (the columns of a
 // block's gate repeated; fed-back gate activations weighted 1/S per copy),
 // in the order [input | forget? | output? | cell / 2], so each cell has its
-// own copy of its block's gates; only the peepholes sum over a block (`block`).
-// The copies are equal, and the gradient of the expansion sums theirs.
+// own copy of its block's gates; only the peepholes sum over a block (`block`),
+// and the fed-back gate activations are one per block. The copies are equal,
+// and the gradient of the expansion sums theirs.
 //
 //   z(t)    = x(t) @ kernel + bias + [y_c(t-1) * dropout, gates(t-1)] @ rk
+//             (gates(t-1): one per block, its first cell's copy)
 //   y_in    = sigmoid(z_in + P(p_in * s'(t-1)))        P: sum over the block
 //   y_f     = sigmoid(z_f + P(p_f * s'(t-1)))          (forget gate)
 //   s'(t)   = y_f * s'(t-1) + y_in * tanh(z_c)         (s' = s / 2)
@@ -206,9 +208,11 @@ struct Lanes {
 //
 // At a masked step (mask false) the states carry over (y_c(t) = y_c(t-1)).
 //
-// Stored per step (store = true): acts = [y_in | y_f? | y_out? | tanh(z_c) |
-// tanh(s')], at masked steps the carried gate activations; and, with a
-// forget gate or peepholes, s'(t).
+// Stored per step (store = true): acts = [y_in | y_f? | y_out? | tanh(z_c)]
+// (at masked steps the carried gate activations), tanh(s'(t)), and, with a
+// forget gate or peepholes, s'(t). acts has dz's shape: the backward op
+// writes dz over it where TensorFlow lets it (acts' last use), so training
+// holds one of the two.
 struct Family {
   bool forget = false, output = false, peephole = false;
   Index units = 0, block = 1, gates = 0, width = 0, acts = 0, rec = 0, gate_state = 0;
@@ -222,7 +226,7 @@ struct Family {
     block = block_size;
     gates = 1 + forget + output;
     width = (gates + 1) * units;
-    acts = (gates + 2) * units;
+    acts = width;
     rec = rk_rows;
     gate_state = gate_state_width;
     seg_forget = 1;
@@ -231,9 +235,9 @@ struct Family {
     peep_output = 1 + forget;
     peephole = peep_rows > 0;
     if (block < 1 || units % block) return InvalidArgument("block must divide the units");
-    if (rec != 0 && rec != units && rec != units + gates * units)
-      return InvalidArgument("rk must have 0, U or U + gates * U rows");
-    if (gate_state != (rec == units + gates * units ? gates * units : 0))
+    if (rec != 0 && rec != units && rec != units + gates * (units / block))
+      return InvalidArgument("rk must have 0, U or U + gates * U / block rows");
+    if (gate_state != (rec > units ? gates * units : 0))
       return InvalidArgument("g0 must be (batch, gates * U) with gates fed back, else (batch, 0)");
     if (peephole && (!output || peep_rows != 2 + forget))
       return InvalidArgument("peep must be (2 + forget_gate, U), and needs the output gate");
@@ -299,12 +303,13 @@ class Lstm1997FusedOp : public OpKernel {
                 InvalidArgument("rdmask must be (batch, U) or (batch, 0)"));
 
     const bool store = store_, keep_s = store_ && (f.forget || f.peephole);
-    Tensor *hs, *s_last, *g_last, *acts, *ss;
+    Tensor *hs, *s_last, *g_last, *acts, *tanh_s, *ss;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({batch, steps, units}), &hs));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({batch, units}), &s_last));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({batch, f.gate_state}), &g_last));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({batch, store ? steps : 0, f.acts}), &acts));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({batch, keep_s ? steps : 0, units}), &ss));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({batch, store ? steps : 0, units}), &tanh_s));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({batch, keep_s ? steps : 0, units}), &ss));
     if (batch == 0) return;
     std::copy_n(s0.flat<T>().data(), batch * units, s_last->flat<T>().data());
     std::copy_n(g0.flat<T>().data(), batch * f.gate_state, g_last->flat<T>().data());
@@ -338,6 +343,7 @@ class Lstm1997FusedOp : public OpKernel {
     T* s_data = s_last->flat<T>().data();
     T* g_data = g_last->flat<T>().data();
     T* a_data = store ? acts->flat<T>().data() : nullptr;
+    T* ts_data = store ? tanh_s->flat<T>().data() : nullptr;
     T* ss_data = keep_s ? ss->flat<T>().data() : nullptr;
     const Index tile_rows = TileRows(ctx->eigen_device<Device>(), batch);
     const Index tiles = (batch + tile_rows - 1) / tile_rows;
@@ -361,7 +367,9 @@ class Lstm1997FusedOp : public OpKernel {
           } else {
             std::copy_n(h_prev, units, rb);
           }
-          std::copy_n(g_data + b * q, q, rb + units);
+          // One copy of each block's gate activations (the block's first cell's).
+          const T* g = g_data + b * q;
+          for (Index k = units; k < rec; ++k) rb[k] = g[(k - units) * f.block];
         }
         for (Index jb = 0; jb < panels_n; ++jb) {
           Product<T, C>(static_cast<int>(rows), x_data + (r0 * steps + t) * features,
@@ -380,6 +388,7 @@ class Lstm1997FusedOp : public OpKernel {
             if (a) {
               std::fill_n(a, f.acts, T(0));
               std::copy_n(g, q, a);
+              std::fill_n(ts_data + row * units, units, T(0));
             }
             if (ss_data) std::copy_n(s, units, ss_data + row * units);
             continue;
@@ -430,7 +439,7 @@ class Lstm1997FusedOp : public OpKernel {
               if (q) L::Store(g + o * units + j, y_out, n);
             }
             L::Store(h + j, out, n);
-            if (a) L::Store(a + (f.gates + 1) * units + j, ts, n);
+            if (a) L::Store(ts_data + row * units + j, ts, n);
           }
           if (ss_data) std::copy_n(s, units, ss_data + row * units);
         }
@@ -470,12 +479,13 @@ class Lstm1997FusedBackwardOp : public OpKernel {
     const Tensor& ds_last = ctx->input(1);
     const Tensor& dg_last = ctx->input(2);
     const Tensor& acts = ctx->input(3);
-    const Tensor& ss = ctx->input(4);
-    const Tensor& s0 = ctx->input(5);
-    const Tensor& rk = ctx->input(6);
-    const Tensor& peep = ctx->input(7);
-    const Tensor& mask = ctx->input(8);
-    const Tensor& rdmask = ctx->input(9);
+    const Tensor& tanh_s = ctx->input(4);
+    const Tensor& ss = ctx->input(5);
+    const Tensor& s0 = ctx->input(6);
+    const Tensor& rk = ctx->input(7);
+    const Tensor& peep = ctx->input(8);
+    const Tensor& mask = ctx->input(9);
+    const Tensor& rdmask = ctx->input(10);
     OP_REQUIRES(ctx, dh_out.dims() == 3 && acts.dims() == 3 && ss.dims() == 3,
                 InvalidArgument("dh_out, acts and ss must be (batch, T, .)"));
     OP_REQUIRES(ctx, dg_last.dims() == 2 && rk.dims() == 2 && peep.dims() == 2 &&
@@ -487,7 +497,7 @@ class Lstm1997FusedBackwardOp : public OpKernel {
                                peep.dim_size(0), dg_last.dim_size(1)));
     const bool need_s = f.forget || f.peephole;
     OP_REQUIRES(ctx, acts.shape() == TensorShape({batch, steps, f.acts}) &&
-                         ds_last.shape() == TensorShape({batch, units}) &&
+                         tanh_s.shape() == dh_out.shape() && ds_last.shape() == TensorShape({batch, units}) &&
                          s0.shape() == ds_last.shape() && dg_last.dim_size(0) == batch &&
                          rk.dim_size(1) == f.width && peep.dim_size(1) == units &&
                          ss.shape() == TensorShape({batch, need_s ? steps : 0, units}),
@@ -497,8 +507,11 @@ class Lstm1997FusedBackwardOp : public OpKernel {
     OP_REQUIRES(ctx, rdmask.dim_size(0) == batch && (rdmask.dim_size(1) == 0 || rdmask.dim_size(1) == units),
                 InvalidArgument("rdmask must be (batch, U) or (batch, 0)"));
 
+    // dz over acts where this is acts' last use: each row's activations are
+    // read before its dz is written (see run_tile).
     Tensor *dz, *dh0, *ds0, *dg0;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({batch, steps, f.width}), &dz));
+    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output(
+                            {3}, 0, TensorShape({batch, steps, f.width}), &dz));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({batch, units}), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({batch, units}), &ds0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({batch, f.gate_state}), &dg0));
@@ -527,6 +540,7 @@ class Lstm1997FusedBackwardOp : public OpKernel {
 
     const T* dho = dh_out.flat<T>().data();
     const T* a_data = acts.flat<T>().data();
+    const T* ts_data = tanh_s.flat<T>().data();
     const T* ss_data = need_s ? ss.flat<T>().data() : nullptr;
     const T* s0_data = s0.flat<T>().data();
     const T* p_data = peep.flat<T>().data();
@@ -562,11 +576,12 @@ class Lstm1997FusedBackwardOp : public OpKernel {
           const T* a = a_data + row * f.acts;
           const T* dg = dga + r * q;
           T* ds = ds_data + b * units;
-          const Index o = f.seg_output, c = f.seg_cell, ts_at = (f.gates + 1) * units;
+          const Index o = f.seg_output, c = f.seg_cell;
+          const T* tsr = ts_data + row * units;
           for (Index j = 0; j < units; j += P) {
             const Index n = std::min<Index>(P, units - j);
             const Packet dh = padd(L::Load(dhr + j, n), L::Load(dh_acc + j, n));
-            const Packet ts = L::Load(a + ts_at + j, n);
+            const Packet ts = L::Load(tsr + j, n);
             const Packet slope = psub(one, pmul(ts, ts));
             Packet k_s = slope;
             if (f.output) {
@@ -632,7 +647,9 @@ class Lstm1997FusedBackwardOp : public OpKernel {
           const T* drr = dr.data() + r * rpad;
           const T* rd = rd_data ? rd_data + (r0 + r) * units : nullptr;
           for (Index u = 0; u < units; ++u) dh_acc[u] = rd ? drr[u] * rd[u] : drr[u];
-          std::copy_n(drr + units, q, dg);
+          // The error of a block's fed-back gate goes to the copy that was fed back.
+          std::fill_n(dg, q, T(0));
+          for (Index k = units; k < f.rec; ++k) dg[(k - units) * f.block] = drr[k];
         }
       }
     };
@@ -662,6 +679,7 @@ REGISTER_OP("Lstm1997Fused")
     .Output("s_last: T")
     .Output("g_last: T")
     .Output("acts: T")
+    .Output("tanh_s: T")
     .Output("ss: T")
     .Attr("T: {float, double}")
     .Attr("forget_gate: bool = false")
@@ -678,13 +696,14 @@ REGISTER_OP("Lstm1997Fused")
       const bool peephole = c->Value(c->Dim(c->input(7), 0)) > 0;
       DimensionHandle batch = c->Dim(c->input(0), 0), steps = c->Dim(c->input(0), 1);
       DimensionHandle units = c->Dim(c->input(3), 1), acts;
-      TF_RETURN_IF_ERROR(c->Multiply(units, 3 + forget + output, &acts));
+      TF_RETURN_IF_ERROR(c->Multiply(units, 2 + forget + output, &acts));
       DimensionHandle none = c->MakeDim(0);
       c->set_output(0, c->MakeShape({batch, steps, units}));
       c->set_output(1, c->MakeShape({batch, units}));
       c->set_output(2, c->MakeShape({batch, c->Dim(c->input(5), 1)}));
       c->set_output(3, c->MakeShape({batch, store ? steps : none, acts}));
-      c->set_output(4, c->MakeShape({batch, store && (forget || peephole) ? steps : none, units}));
+      c->set_output(4, c->MakeShape({batch, store ? steps : none, units}));
+      c->set_output(5, c->MakeShape({batch, store && (forget || peephole) ? steps : none, units}));
       return absl::OkStatus();
     });
 
@@ -693,6 +712,7 @@ REGISTER_OP("Lstm1997FusedBackward")
     .Input("ds_last: T")
     .Input("dg_last: T")
     .Input("acts: T")
+    .Input("tanh_s: T")
     .Input("ss: T")
     .Input("s0: T")
     .Input("rk: T")
