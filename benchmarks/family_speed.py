@@ -7,10 +7,13 @@ peepholes, blocks of 4 cells, gates fed back, and the default and forget-gate
 cells under a Keras mask, against keras.layers.LSTM under the same mask):
 
 - training: a bare `tf.function` step (GradientTape, Adam), `model.fit` on
-  NumPy arrays and `model.fit` on a cached, prefetched `tf.data` pipeline
-  (time per batch of an epoch of `--batches` batches);
-- inference: `model.predict` on NumPy arrays (per batch), and a bare
-  `tf.function` call.
+  NumPy arrays and `model.fit` on a cached, prefetched `tf.data` pipeline;
+- inference: `model.predict` on NumPy arrays, and a bare `tf.function` call.
+
+fit and predict are timed batch by batch (a callback), over an epoch of
+`--batches` batches, of which the median counts. Keras' setup of each call
+(iterators, callbacks: a few hundred ms, the same for every model, and at
+times 300 ms more on this machine) is left out, as it is once per epoch.
 
 Every implementation and path is timed once per round, in turns, for
 `--repeats` rounds; the table gives medians with their min-max spread.
@@ -106,8 +109,35 @@ def build_model(impl, kwargs=None, masked=False):
     return model
 
 
+class BatchTimes:
+    """A Keras callback: the seconds of each training or prediction batch of a
+    call, the first one apart (it starts the call's iterator)."""
+
+    def __new__(cls):
+        import keras
+
+        class _BatchTimes(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.times = []
+
+            def _begin(self, batch, logs=None):
+                self.start = time.perf_counter()
+
+            def _end(self, batch, logs=None):
+                if batch > 0:
+                    self.times.append(time.perf_counter() - self.start)
+
+            on_train_batch_begin = on_predict_batch_begin = _begin
+            on_train_batch_end = on_predict_batch_end = _end
+
+        return _BatchTimes()
+
+
 def tf_paths(model, x, y):
-    """`{path: fn}` timing one batch (fit/predict: an epoch, divided)."""
+    """`{path: fn}` timing one batch: fit and predict give the median batch
+    of an epoch (Keras' per-call setup, the same for every model, apart)."""
+    import numpy as np
     import tensorflow as tf
 
     batch = FLAGS.batch
@@ -124,13 +154,11 @@ def tf_paths(model, x, y):
     call = tf.function(lambda v: model(v, training=False))
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache()
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    n = FLAGS.batches
-
     def per_batch(fn):
         def run():
-            start = time.perf_counter()
-            fn()
-            return (time.perf_counter() - start) / n
+            timer = BatchTimes()
+            fn(timer)
+            return float(np.median(timer.times))
 
         return run
 
@@ -145,9 +173,13 @@ def tf_paths(model, x, y):
     fit_kwargs = {"epochs": 1, "verbose": 0, "shuffle": False}
     return {
         "loop": timed(lambda: loop().numpy()),
-        "fit NumPy": per_batch(lambda: model.fit(x, y, batch_size=batch, **fit_kwargs)),
-        "fit tf.data": per_batch(lambda: model.fit(dataset, **fit_kwargs)),
-        "predict": per_batch(lambda: model.predict(x, batch_size=batch, verbose=0)),
+        "fit NumPy": per_batch(
+            lambda cb: model.fit(x, y, batch_size=batch, callbacks=[cb], **fit_kwargs)
+        ),
+        "fit tf.data": per_batch(lambda cb: model.fit(dataset, callbacks=[cb], **fit_kwargs)),
+        "predict": per_batch(
+            lambda cb: model.predict(x, batch_size=batch, callbacks=[cb], verbose=0)
+        ),
         "call": timed(lambda: call(xb).numpy()),
     }
 
@@ -267,25 +299,26 @@ def tf_table(rows, peak):
 def child_backend(name):
     """In a child process on backend `name`: LSTM1997 vs keras.LSTM, fit and predict."""
     import keras
+    import numpy as np
 
     keras.utils.set_random_seed(0)
     x, y = data(False)
     functions = {}
-    n = FLAGS.batches
     impls = (("keras.LSTM", "keras.LSTM", {}), ("LSTM1997", "LSTM1997", {}),
              ("LSTM1997 forget_gate=True", "LSTM1997", {"forget_gate": True}))  # fmt: skip
     for label, impl, kwargs in impls:
         model = build_model(impl, kwargs)
 
         def fit(model=model):
-            start = time.perf_counter()
-            model.fit(x, y, batch_size=FLAGS.batch, epochs=1, verbose=0, shuffle=False)
-            return (time.perf_counter() - start) / n
+            timer = BatchTimes()
+            model.fit(x, y, batch_size=FLAGS.batch, epochs=1, verbose=0, shuffle=False,
+                      callbacks=[timer])  # fmt: skip
+            return float(np.median(timer.times))
 
         def predict(model=model):
-            start = time.perf_counter()
-            model.predict(x, batch_size=FLAGS.batch, verbose=0)
-            return (time.perf_counter() - start) / n
+            timer = BatchTimes()
+            model.predict(x, batch_size=FLAGS.batch, verbose=0, callbacks=[timer])
+            return float(np.median(timer.times))
 
         functions[(label, "fit NumPy")] = fit
         functions[(label, "predict")] = predict

@@ -397,21 +397,29 @@ class Lstm1997FusedOp : public OpKernel {
           T* ps_in = peeps.data();
           T* ps_f = ps_in + units;
           T* ps_out = ps_f + units;
-          if (f.peephole) {
+          // Peepholes: one cell per block inline, packet by packet; else the
+          // block sums first.
+          const bool block_sums = f.peephole && f.block > 1;
+          if (block_sums) {
             BlockSum(p_data, s, units, f.block, ps_in);
             if (f.forget) BlockSum(p_data + units, s, units, f.block, ps_f);
           }
           for (Index j = 0; j < units; j += P) {
             const Index n = std::min<Index>(P, units - j);
+            const Packet s_prev = L::Load(s + j, n);
+            auto peep = [&](const T* sums, Index row_of_p) {
+              return block_sums ? L::Load(sums + j, n)
+                                : pmul(L::Load(p_data + row_of_p * units + j, n), s_prev);
+            };
             Packet zi = padd(L::Load(zr + j, P), L::Load(b_data + j, n));
-            if (f.peephole) zi = padd(zi, L::Load(ps_in + j, n));
+            if (f.peephole) zi = padd(zi, peep(ps_in, 0));
             const Packet y_in = L::Sigmoid(zi);
             const Index c = f.seg_cell;
             const Packet tc = L::Tanh(padd(L::Load(zr + c * upad + j, P), L::Load(b_data + c * units + j, n)));
-            Packet carried = L::Load(s + j, n);
+            Packet carried = s_prev;
             if (f.forget) {
               Packet zf = padd(L::Load(zr + upad + j, P), L::Load(b_data + units + j, n));
-              if (f.peephole) zf = padd(zf, L::Load(ps_f + j, n));
+              if (f.peephole) zf = padd(zf, peep(ps_f, 1));
               const Packet y_f = L::Sigmoid(zf);
               carried = pmul(y_f, carried);
               if (a) L::Store(a + units + j, y_f, n);
@@ -424,15 +432,20 @@ class Lstm1997FusedOp : public OpKernel {
             }
             if (q) L::Store(g + j, y_in, n);
           }
-          if (f.peephole) BlockSum(p_data + f.peep_output * units, s, units, f.block, ps_out);
+          if (block_sums) BlockSum(p_data + f.peep_output * units, s, units, f.block, ps_out);
           for (Index j = 0; j < units; j += P) {
             const Index n = std::min<Index>(P, units - j);
-            const Packet ts = L::Tanh(L::Load(s + j, n));
+            const Packet s_new = L::Load(s + j, n);
+            const Packet ts = L::Tanh(s_new);
             Packet out = ts;
             if (f.output) {
               const Index o = f.seg_output;
               Packet zo = padd(L::Load(zr + o * upad + j, P), L::Load(b_data + o * units + j, n));
-              if (f.peephole) zo = padd(zo, L::Load(ps_out + j, n));
+              if (block_sums) {
+                zo = padd(zo, L::Load(ps_out + j, n));
+              } else if (f.peephole) {
+                zo = pmadd(L::Load(p_data + f.peep_output * units + j, n), s_new, zo);
+              }
               const Packet y_out = L::Sigmoid(zo);
               out = pmul(y_out, ts);
               if (a) L::Store(a + o * units + j, y_out, n);
@@ -578,22 +591,31 @@ class Lstm1997FusedBackwardOp : public OpKernel {
           T* ds = ds_data + b * units;
           const Index o = f.seg_output, c = f.seg_cell;
           const T* tsr = ts_data + row * units;
+          // The peepholes' errors back to the states: one cell per block
+          // inline, else through block sums after each pass.
+          const bool peep_inline = f.peephole && !truncated && f.block == 1;
+          const bool block_sums = f.peephole && !truncated && f.block > 1;
           for (Index j = 0; j < units; j += P) {
             const Index n = std::min<Index>(P, units - j);
             const Packet dh = padd(L::Load(dhr + j, n), L::Load(dh_acc + j, n));
             const Packet ts = L::Load(tsr + j, n);
             const Packet slope = psub(one, pmul(ts, ts));
             Packet k_s = slope;
+            Packet ds_new = L::Load(ds + j, n);
             if (f.output) {
               const Packet y_out = L::Load(a + o * units + j, n);
               Packet dy = pmul(dh, ts);
               if (q) dy = padd(dy, L::Load(dg + o * units + j, n));
-              L::Store(d + o * units + j, pmul(dy, pmul(y_out, psub(one, y_out))), n);
+              const Packet dz_out = pmul(dy, pmul(y_out, psub(one, y_out)));
+              L::Store(d + o * units + j, dz_out, n);
               k_s = pmul(y_out, slope);
+              if (peep_inline) {
+                ds_new = pmadd(L::Load(p_data + f.peep_output * units + j, n), dz_out, ds_new);
+              }
             }
-            L::Store(ds + j, pmadd(dh, k_s, L::Load(ds + j, n)), n);
+            L::Store(ds + j, pmadd(dh, k_s, ds_new), n);
           }
-          if (f.peephole && !truncated) {
+          if (block_sums) {
             BlockSum<T>(nullptr, d + o * units, units, f.block, sums.data());
             for (Index u = 0; u < units; ++u) ds[u] += p_data[f.peep_output * units + u] * sums[u];
           }
@@ -606,18 +628,22 @@ class Lstm1997FusedBackwardOp : public OpKernel {
             L::Store(d + c * units + j, pmul(pmul(dsv, y_in), psub(one, pmul(tc, tc))), n);
             Packet dy = pmul(dsv, tc);
             if (q) dy = padd(dy, L::Load(dg + j, n));
-            L::Store(d + j, pmul(dy, pmul(y_in, psub(one, y_in))), n);
+            const Packet dz_in = pmul(dy, pmul(y_in, psub(one, y_in)));
+            L::Store(d + j, dz_in, n);
             Packet ds_prev = dsv;
             if (f.forget) {
               const Packet y_f = L::Load(a + units + j, n);
               Packet dyf = pmul(dsv, L::Load(s_prev + j, n));
               if (q) dyf = padd(dyf, L::Load(dg + units + j, n));
-              L::Store(d + units + j, pmul(dyf, pmul(y_f, psub(one, y_f))), n);
+              const Packet dz_f = pmul(dyf, pmul(y_f, psub(one, y_f)));
+              L::Store(d + units + j, dz_f, n);
               ds_prev = pmul(dsv, y_f);
+              if (peep_inline) ds_prev = pmadd(L::Load(p_data + units + j, n), dz_f, ds_prev);
             }
+            if (peep_inline) ds_prev = pmadd(L::Load(p_data + j, n), dz_in, ds_prev);
             L::Store(ds + j, ds_prev, n);
           }
-          if (f.peephole && !truncated) {
+          if (block_sums) {
             BlockSum<T>(nullptr, d, units, f.block, sums.data());
             for (Index u = 0; u < units; ++u) ds[u] += p_data[u] * sums[u];
             if (f.forget) {

@@ -37,11 +37,11 @@ class SpeechRecognizer(Application, keras.Model):
     """Raw waveforms in, CTC label logits out; decoding to transcripts.
 
     features (`SpeechFeatures`) -> [bidirectional recurrent layer -> dropout]
-    x `num_layers` -> dense logits over blank + labels. Each direction reads
-    only an utterance's valid frames, so a batch of different lengths gives
-    each utterance the result it would get alone (the logits of padded frames
-    are unspecified; CTC and decoding ignore them). No Keras mask is passed,
-    so the recurrent layers keep their fast path.
+    x `num_layers` -> dense logits over blank + labels. The recurrent layers
+    get a Keras mask of each utterance's valid frames, so a batch of different
+    lengths gives each utterance the result it would get alone (the logits of
+    padded frames are unspecified; CTC and decoding ignore them). `LSTM1997`
+    runs masks on its fused kernel.
 
     Args:
         labels: A named set (`"digits"`: the ten digit words; `"characters"`:
@@ -165,8 +165,9 @@ class SpeechRecognizer(Application, keras.Model):
         x, frame_lengths = self.features((waveforms, lengths), training=training)
         if self.spec_augment is not None:
             x = self.spec_augment((x, frame_lengths), training=training)
+        mask = tf.sequence_mask(frame_lengths, tf.shape(x)[1])
         for layer, dropout in zip(self.rnn_layers, self.dropouts, strict=False):
-            x = dropout(_bidirectional(layer, x, frame_lengths, training), training=training)
+            x = dropout(layer(x, mask=mask, training=training), training=training)
         return self.head(x)
 
     # Training ---------------------------------------------------------------
@@ -401,23 +402,3 @@ class SpeechRecognizer(Application, keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def _bidirectional(layer, x, lengths, training):
-    """A `keras.layers.Bidirectional` over right-padded `x` without a mask.
-
-    Same outputs as `layer(x, mask=tf.sequence_mask(lengths))` on the valid
-    frames; the padded frames hold unspecified values. The forward layer
-    reads each row from its first frame, so padding only follows its valid
-    outputs. The backward layer (`go_backwards=True`) is given each row's
-    valid frames reversed in place and then time-flipped, so it reads them
-    from the last valid frame to the first, starting from the zero state as
-    the masked layer would. Without a mask the recurrent layers can take
-    their fast path (`LSTM1997`'s fused kernel) instead of Keras' generic
-    masked loop.
-    """
-    forward = layer.forward_layer(x, training=training)
-    backward_in = tf.reverse(tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0), [1])
-    backward = layer.backward_layer(backward_in, training=training)
-    backward = tf.reverse_sequence(backward, lengths, seq_axis=1, batch_axis=0)
-    return tf.concat([forward, backward], axis=-1)

@@ -134,31 +134,28 @@ def test_padding_does_not_change_an_utterance(cell):
                                                                               beam_width=3)[0]
 
 
-@pytest.mark.parametrize("cell", ["lstm1997", "keras_lstm"])
-def test_unmasked_bidirectional_equals_the_masked_keras_layer(cell):
-    """`_bidirectional` against `Bidirectional(x, mask=...)`: outputs and gradients."""
-    from lstm_zoo.applications.speech.model import _bidirectional
+@pytest.mark.parametrize("cell", ["lstm1997", "lstm1997_forget_gate"])
+def test_masked_recurrent_layers_run_on_the_fused_kernel(cell):
+    """The valid-frame mask reaches the 1997 cells, which run it on their fused
+    kernel (forward and backward), not on Keras' generic masked loop."""
+    from lstm_zoo.layers import fast_kernel
 
-    keras.utils.set_random_seed(4)
-    model = _model(cell=cell, num_layers=1, units=5)
-    layer = model.rnn_layers[0]
-    rng = np.random.default_rng(1)
-    x = tf.constant(rng.normal(size=(3, 9, model.features.output_dim)), tf.float32)
-    lengths = tf.constant([9, 4, 1], tf.int32)
-    valid = tf.sequence_mask(lengths, 9, tf.float32)[..., None]
-    weight = tf.constant(rng.normal(size=(3, 9, 10)), tf.float32) * valid
-    results = []
-    for run in (lambda: layer(x, mask=tf.sequence_mask(lengths, 9)),
-                lambda: _bidirectional(layer, x, lengths, training=True)):  # fmt: skip
+    if fast_kernel.load() is None:
+        pytest.skip("no fused kernel here (no C++ compiler)")
+    model = _model(cell=cell, num_layers=2, units=8)
+    waveforms = tf.constant(np.random.default_rng(2).normal(size=(2, 3000)), tf.float32)
+    lengths = tf.constant([1200, 3000])
+
+    def loss():
         with tf.GradientTape() as tape:
-            out = run()
-            loss = tf.reduce_sum(out * weight)
-        results.append((out * valid, tape.gradient(loss, layer.trainable_variables)))
-    (masked, masked_grads), (ours, our_grads) = results
-    np.testing.assert_allclose(ours, masked, rtol=1e-5, atol=1e-6)
-    assert len(our_grads) == len(masked_grads) == len(layer.trainable_variables) > 0
-    for ours_g, masked_g in zip(our_grads, masked_grads, strict=True):
-        np.testing.assert_allclose(ours_g, masked_g, rtol=1e-4, atol=1e-5)
+            total = tf.reduce_sum(model((waveforms, lengths), training=True))
+        return tape.gradient(total, model.trainable_variables)
+
+    graph = tf.function(loss).get_concrete_function().graph
+    types = [op.type for op in graph.get_operations()]
+    assert types.count("Lstm1997Fused") == 4  # 2 layers x 2 directions
+    assert types.count("Lstm1997FusedBackward") == 4
+    assert "While" not in types and "StatelessWhile" not in types
 
 
 @pytest.fixture(scope="module")
