@@ -23,9 +23,10 @@ class LSTM1997(keras.layers.RNN):
     A layer like `keras.layers.LSTM` that owns an `LSTM1997Cell` (see its
     docstring for the equations, the variants and the weight layout). Its
     outputs equal `keras.layers.RNN(LSTM1997Cell(...))` with the same weights;
-    it is faster because the input projection `inputs @ kernel + bias` of all
-    time steps is computed in one matrix product before the loop, which then
-    only adds the recurrent product.
+    it is faster: on TensorFlow through a fused CPU kernel (see
+    `use_fast_path`), on PyTorch by computing the input projection
+    `inputs @ kernel + bias` of all time steps in one matrix product before
+    the loop, which then only adds the recurrent product.
 
     Args:
         units: Positive integer, number of memory cells.
@@ -198,14 +199,23 @@ class LSTM1997(keras.layers.RNN):
                 training=bool(training),
             )
             return h_last, outputs, [h_last, s_last]
-        projections = cell.project_inputs(sequences)
+        if keras.config.backend() == "jax":
+            # On JAX the loop is faster projecting each step's inputs inside
+            # it (benchmarks/family_speed.py; the hoisted (batch, T, G)
+            # projection costs more than it saves there).
+            def step(inputs, states):
+                return cell.step(cell.project_inputs(inputs), states, training=training)
 
-        def step(projection, states):
-            return cell.step(projection, states, training=training)
+            per_step = sequences
+        else:
 
+            def step(projection, states):
+                return cell.step(projection, states, training=training)
+
+            per_step = cell.project_inputs(sequences)
         return keras.src.backend.rnn(
             step,
-            projections,
+            per_step,
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=mask,
