@@ -182,6 +182,14 @@ class LSTM1997(keras.layers.RNN):
                 training=bool(training),
             )
             return outputs[:, -1], outputs, states
+        if self.use_fast_path and keras.config.backend() == "torch" and sequences.shape[1]:
+            from lstm_zoo.layers import fast_torch
+
+            if fast_torch.applies(cell, mask, training, self.unroll):
+                outputs, h_last, s_last = fast_torch.sequence(
+                    cell, sequences, initial_state[0], initial_state[1], self.go_backwards
+                )
+                return h_last, outputs, [h_last, s_last]
         if self._fast_path_applies(mask, training):
             from lstm_zoo.layers import fast_tf
 
