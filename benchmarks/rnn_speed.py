@@ -412,6 +412,20 @@ def summarize(rows):
             f"{100 * best['train_peak']:.0f}% of the measured matmul peak, inference "
             f"{100 * max(r['infer_peak'] for r in at_largest):.0f}%."
         )
+        keras_mib = {(r["batch"], r["steps"], r["units"]): r["peak_mib"] for r in rows
+                     if r["impl"] == "keras.LSTM" and r["peak_mib"] is not None}  # fmt: skip
+        measured = [r for r in mine if r["peak_mib"] is not None
+                    and (r["batch"], r["steps"], r["units"]) in keras_mib]  # fmt: skip
+        if measured:
+            ratio = {id(r): r["peak_mib"] / keras_mib[(r["batch"], r["steps"], r["units"])]
+                     for r in measured}  # fmt: skip
+            worst = max(measured, key=lambda r: ratio[id(r)])
+            lines.append(
+                f"- Training peak memory at T = 1000 (goal: at most keras.layers.LSTM's): above "
+                f"it in {sum(ratio[id(r)] > 1.0 for r in measured)} of {len(measured)} LSTM1997 "
+                f"rows; largest {ratio[id(worst)]:.2f}x at B={worst['batch']}, "
+                f"units={worst['units']}, {worst['impl']}."
+            )
     return lines
 
 
