@@ -41,6 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from absl import app, flags  # noqa: E402
+from timing import round_robin, seconds, tf_matmul_peak  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("part", ["tf", "backends", "serving"], "Parts to run: tf, backends, serving.")
@@ -109,29 +110,28 @@ def build_model(impl, kwargs=None, masked=False):
     return model
 
 
-class BatchTimes:
-    """A Keras callback: the seconds of each training or prediction batch of a
-    call, the first one apart (it starts the call's iterator)."""
+def batch_times():
+    """A Keras callback whose `times` are the seconds of each training or
+    prediction batch of a call, the first one apart (it starts the call's
+    iterator)."""
+    import keras
 
-    def __new__(cls):
-        import keras
+    class BatchTimes(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
 
-        class _BatchTimes(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.times = []
+        def _begin(self, batch, logs=None):
+            self.start = time.perf_counter()
 
-            def _begin(self, batch, logs=None):
-                self.start = time.perf_counter()
+        def _end(self, batch, logs=None):
+            if batch > 0:
+                self.times.append(time.perf_counter() - self.start)
 
-            def _end(self, batch, logs=None):
-                if batch > 0:
-                    self.times.append(time.perf_counter() - self.start)
+        on_train_batch_begin = on_predict_batch_begin = _begin
+        on_train_batch_end = on_predict_batch_end = _end
 
-            on_train_batch_begin = on_predict_batch_begin = _begin
-            on_train_batch_end = on_predict_batch_end = _end
-
-        return _BatchTimes()
+    return BatchTimes()
 
 
 def tf_paths(model, x, y):
@@ -154,25 +154,18 @@ def tf_paths(model, x, y):
     call = tf.function(lambda v: model(v, training=False))
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache()
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
+
     def per_batch(fn):
         def run():
-            timer = BatchTimes()
+            timer = batch_times()
             fn(timer)
             return float(np.median(timer.times))
 
         return run
 
-    def timed(fn):
-        def run():
-            start = time.perf_counter()
-            fn()
-            return time.perf_counter() - start
-
-        return run
-
     fit_kwargs = {"epochs": 1, "verbose": 0, "shuffle": False}
     return {
-        "loop": timed(lambda: loop().numpy()),
+        "loop": lambda: seconds(lambda: loop().numpy()),
         "fit NumPy": per_batch(
             lambda cb: model.fit(x, y, batch_size=batch, callbacks=[cb], **fit_kwargs)
         ),
@@ -180,21 +173,14 @@ def tf_paths(model, x, y):
         "predict": per_batch(
             lambda cb: model.predict(x, batch_size=batch, callbacks=[cb], verbose=0)
         ),
-        "call": timed(lambda: call(xb).numpy()),
+        "call": lambda: seconds(lambda: call(xb).numpy()),
     }
 
 
 def interleaved(functions, repeats):
-    """Each function (returning its own seconds) warmed up twice, then timed
-    once per round, in turns."""
-    for fn in functions.values():
-        fn()
-        fn()
-    times = {key: [] for key in functions}
-    for _ in range(repeats):
-        for key, fn in functions.items():
-            times[key].append(fn())
-    return {key: _stats(values) for key, values in times.items()}
+    """Median and spread of each function (returning its own seconds), timed
+    in turns (`timing.round_robin`)."""
+    return {key: _stats(values) for key, values in round_robin(functions, repeats).items()}
 
 
 def flops(kwargs, impl):
@@ -214,21 +200,6 @@ def flops(kwargs, impl):
     if kwargs.get("gradient") == "truncated":
         train -= 2.0 * b * t * recurrent * width
     return train
-
-
-def matmul_peak():
-    import numpy as np
-    import tensorflow as tf
-
-    a = tf.constant(np.random.default_rng(0).normal(size=(2048, 2048)).astype("float32"))
-    for _ in range(5):
-        tf.matmul(a, a).numpy()
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        tf.matmul(a, a).numpy()
-        times.append(time.perf_counter() - start)
-    return 2 * 2048**3 / min(times) / 1e9
 
 
 def run_tf():
@@ -310,13 +281,13 @@ def child_backend(name):
         model = build_model(impl, kwargs)
 
         def fit(model=model):
-            timer = BatchTimes()
+            timer = batch_times()
             model.fit(x, y, batch_size=FLAGS.batch, epochs=1, verbose=0, shuffle=False,
                       callbacks=[timer])  # fmt: skip
             return float(np.median(timer.times))
 
         def predict(model=model):
-            timer = BatchTimes()
+            timer = batch_times()
             model.predict(x, batch_size=FLAGS.batch, verbose=0, callbacks=[timer])
             return float(np.median(timer.times))
 
@@ -384,11 +355,9 @@ def child_serve(folder):
             tensor = tf.constant(x)
 
             def run(serve=serve, tensor=tensor):
-                start = time.perf_counter()
-                [v.numpy() for v in serve(tensor).values()]
-                return time.perf_counter() - start
+                return [v.numpy() for v in serve(tensor).values()]
 
-            functions[(label, b)] = run
+            functions[(label, b)] = lambda run=run: seconds(run)
     try:
         import torch
 
@@ -398,13 +367,11 @@ def child_serve(folder):
         for b, x in inputs.items():
             tensor = torch.from_numpy(x)
 
-            def run(tensor=tensor):
-                start = time.perf_counter()
+            def infer(tensor=tensor):
                 with torch.no_grad():
-                    head(lstm(tensor)[0][:, -1]).numpy()
-                return time.perf_counter() - start
+                    return head(lstm(tensor)[0][:, -1]).numpy()
 
-            functions[("torch.nn.LSTM (eager)", b)] = run
+            functions[("torch.nn.LSTM (eager)", b)] = lambda infer=infer: seconds(infer)
     except ImportError:
         pass
     times = interleaved(functions, FLAGS.repeats * 3)
@@ -488,7 +455,7 @@ def main(argv):
              f"Command: `python benchmarks/{os.path.basename(__file__)} "
              f"{' '.join(sys.argv[1:])}`", "", header, ""]  # fmt: skip
     if "tf" in FLAGS.part:
-        peak = matmul_peak()
+        peak = tf_matmul_peak()
         lines += tf_table(run_tf(), peak) + [""]
     if "backends" in FLAGS.part:
         lines += backends_table(run_backends()) + [""]

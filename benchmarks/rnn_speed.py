@@ -18,12 +18,12 @@ import platform
 import re
 import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from absl import app, flags  # noqa: E402
+from timing import round_robin, seconds, tf_matmul_peak  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("grid", "quick", ["quick", "full"], "Shapes to time.")
@@ -65,30 +65,15 @@ def _torch():
 
 def matmul_peak():
     """Measured float32 GFLOP/s of large products, TF and (if present) torch."""
-    import numpy as np
-    import tensorflow as tf
-
-    n = 2048
-    a = tf.constant(np.random.default_rng(0).normal(size=(n, n)).astype("float32"))
-    for _ in range(5):  # warm up the thread pool and the clock
-        tf.matmul(a, a).numpy()
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        tf.matmul(a, a).numpy()
-        times.append(time.perf_counter() - start)
-    peaks = {"tensorflow": 2 * n**3 / min(times) / 1e9}
+    peaks = {"tensorflow": tf_matmul_peak()}
     torch = _torch()
     if torch is not None:
+        n = 2048
         t = torch.randn(n, n)
         for _ in range(5):
             torch.matmul(t, t)
-        times = []
-        for _ in range(20):
-            start = time.perf_counter()
-            torch.matmul(t, t)
-            times.append(time.perf_counter() - start)
-        peaks["torch"] = 2 * n**3 / min(times) / 1e9
+        best = min(seconds(lambda: torch.matmul(t, t)) for _ in range(20))
+        peaks["torch"] = 2 * n**3 / best / 1e9
     return peaks
 
 
@@ -177,22 +162,11 @@ def torch_functions(batch, steps, units, features):
 
 
 def timed_round_robin(functions, repeats):
-    """Best-of-`repeats` seconds of each function, timed in turns.
-
-    Every function is warmed up (traced, compiled) first; then each repetition
-    times every function once, so a slow spell of the machine hits all of them
-    alike. The minimum is the least disturbed measurement.
+    """Best-of-`repeats` seconds of each function, timed in turns
+    (`timing.round_robin`). The minimum is the least disturbed measurement.
     """
-    for fn in functions.values():
-        fn()
-        fn()
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
+    timed = {name: (lambda fn=fn: seconds(fn)) for name, fn in functions.items()}
+    return {name: min(values) for name, values in round_robin(timed, repeats).items()}
 
 
 def _proc_status_mib(field):

@@ -215,8 +215,11 @@ struct Lanes {
 // holds one of the two.
 struct Family {
   bool forget = false, output = false, peephole = false;
-  Index units = 0, block = 1, gates = 0, width = 0, acts = 0, rec = 0, gate_state = 0;
-  Index seg_forget = 0, seg_output = 0, seg_cell = 0, peep_output = 0;
+  // width: columns of z, of dz and of the stored acts. Segments of U columns:
+  // input 0, forget 1, output seg_output, cell seg_cell; the peephole rows
+  // [input, forget?, output] are numbered as the gate segments.
+  Index units = 0, block = 1, gates = 0, width = 0, rec = 0, gate_state = 0;
+  Index seg_output = 0, seg_cell = 0;
 
   tensorflow::Status Init(bool forget_gate, bool output_gate, Index block_size, Index u,
                           Index rk_rows, Index peep_rows, Index gate_state_width) {
@@ -226,13 +229,10 @@ struct Family {
     block = block_size;
     gates = 1 + forget + output;
     width = (gates + 1) * units;
-    acts = width;
     rec = rk_rows;
     gate_state = gate_state_width;
-    seg_forget = 1;
     seg_output = 1 + forget;
     seg_cell = gates;
-    peep_output = 1 + forget;
     peephole = peep_rows > 0;
     if (block < 1 || units % block) return InvalidArgument("block must divide the units");
     if (rec != 0 && rec != units && rec != units + gates * (units / block))
@@ -307,7 +307,7 @@ class Lstm1997FusedOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({batch, steps, units}), &hs));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({batch, units}), &s_last));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({batch, f.gate_state}), &g_last));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({batch, store ? steps : 0, f.acts}), &acts));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({batch, store ? steps : 0, f.width}), &acts));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({batch, store ? steps : 0, units}), &tanh_s));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({batch, keep_s ? steps : 0, units}), &ss));
     if (batch == 0) return;
@@ -380,13 +380,13 @@ class Lstm1997FusedOp : public OpKernel {
           const Index b = r0 + r, row = b * steps + t;
           T* s = s_data + b * units;
           T* h = hs_data + row * units;
-          T* a = store ? a_data + row * f.acts : nullptr;
+          T* a = store ? a_data + row * f.width : nullptr;
           T* g = g_data + b * q;
           if (m_data && !m_data[row]) {  // masked: everything carries over
             const T* h_prev = t == 0 ? h0_data + b * units : h - units;
             std::copy_n(h_prev, units, h);
             if (a) {
-              std::fill_n(a, f.acts, T(0));
+              std::fill_n(a, f.width, T(0));
               std::copy_n(g, q, a);
               std::fill_n(ts_data + row * units, units, T(0));
             }
@@ -432,7 +432,7 @@ class Lstm1997FusedOp : public OpKernel {
             }
             if (q) L::Store(g + j, y_in, n);
           }
-          if (block_sums) BlockSum(p_data + f.peep_output * units, s, units, f.block, ps_out);
+          if (block_sums) BlockSum(p_data + f.seg_output * units, s, units, f.block, ps_out);
           for (Index j = 0; j < units; j += P) {
             const Index n = std::min<Index>(P, units - j);
             const Packet s_new = L::Load(s + j, n);
@@ -444,7 +444,7 @@ class Lstm1997FusedOp : public OpKernel {
               if (block_sums) {
                 zo = padd(zo, L::Load(ps_out + j, n));
               } else if (f.peephole) {
-                zo = pmadd(L::Load(p_data + f.peep_output * units + j, n), s_new, zo);
+                zo = pmadd(L::Load(p_data + f.seg_output * units + j, n), s_new, zo);
               }
               const Packet y_out = L::Sigmoid(zo);
               out = pmul(y_out, ts);
@@ -509,7 +509,7 @@ class Lstm1997FusedBackwardOp : public OpKernel {
     OP_REQUIRES_OK(ctx, f.Init(forget_, output_, block_, units, rk.dim_size(0),
                                peep.dim_size(0), dg_last.dim_size(1)));
     const bool need_s = f.forget || f.peephole;
-    OP_REQUIRES(ctx, acts.shape() == TensorShape({batch, steps, f.acts}) &&
+    OP_REQUIRES(ctx, acts.shape() == TensorShape({batch, steps, f.width}) &&
                          tanh_s.shape() == dh_out.shape() && ds_last.shape() == TensorShape({batch, units}) &&
                          s0.shape() == ds_last.shape() && dg_last.dim_size(0) == batch &&
                          rk.dim_size(1) == f.width && peep.dim_size(1) == units &&
@@ -586,7 +586,7 @@ class Lstm1997FusedBackwardOp : public OpKernel {
             std::fill_n(d, f.width, T(0));
             continue;
           }
-          const T* a = a_data + row * f.acts;
+          const T* a = a_data + row * f.width;
           const T* dg = dga + r * q;
           T* ds = ds_data + b * units;
           const Index o = f.seg_output, c = f.seg_cell;
@@ -610,14 +610,14 @@ class Lstm1997FusedBackwardOp : public OpKernel {
               L::Store(d + o * units + j, dz_out, n);
               k_s = pmul(y_out, slope);
               if (peep_inline) {
-                ds_new = pmadd(L::Load(p_data + f.peep_output * units + j, n), dz_out, ds_new);
+                ds_new = pmadd(L::Load(p_data + f.seg_output * units + j, n), dz_out, ds_new);
               }
             }
             L::Store(ds + j, pmadd(dh, k_s, ds_new), n);
           }
           if (block_sums) {
             BlockSum<T>(nullptr, d + o * units, units, f.block, sums.data());
-            for (Index u = 0; u < units; ++u) ds[u] += p_data[f.peep_output * units + u] * sums[u];
+            for (Index u = 0; u < units; ++u) ds[u] += p_data[f.seg_output * units + u] * sums[u];
           }
           const T* s_prev = need_s ? (t == 0 ? s0_data + b * units : ss_data + (row - 1) * units) : nullptr;
           for (Index j = 0; j < units; j += P) {
