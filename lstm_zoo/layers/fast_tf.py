@@ -16,9 +16,13 @@ or `unroll=True`) takes, in this order:
 2. Otherwise, for the default cell (one cell per block, no forget gate, no
    peephole, cell outputs as recurrent input, no mask, no recurrent
    dropout), the same arithmetic as TensorFlow ops (`lstm1997_sequence`).
-3. Otherwise the generic Keras loop.
+3. Otherwise, in inference, any configuration with the paper's activations,
+   masked or not, as a lean loop of TensorFlow ops in the kernel's column
+   layout (`family_inference_sequence`). This is what exported SavedModels
+   of those configurations serve.
+4. Otherwise the generic Keras loop.
 
-All three give the same outputs and gradients to float tolerance
+All four give the same outputs and gradients to float tolerance
 (tests/layers/test_fast_path.py, tests/layers/test_fast_kernel.py).
 
 What the TensorFlow ops do differently from the generic loop (measured with
@@ -288,11 +292,7 @@ def fused_applies(cell, dtype):
     peepholes, output gate, recurrent inputs, biases), with masks and
     recurrent dropout; the activations must be the paper's.
     """
-    if not (
-        cell.activation is activations.paper_h
-        and cell.cell_input_activation is activations.paper_g
-        and cell.recurrent_activation is keras.activations.sigmoid
-    ):
+    if not paper_activations(cell):
         return None
     return fast_kernel.usable(dtype)
 
@@ -376,6 +376,134 @@ def fused_sequence(kernels, cell, sequences, initial_state, mask=None, recurrent
         # before the first unmasked one (or zeros throughout).
         keep = step_mask if zero_output_for_mask else tf.cumsum(tf.cast(step_mask, tf.int32), 1) > 0
         outputs = hs * tf.cast(keep, dtype)[..., None]
+    return outputs, states
+
+
+def paper_activations(cell):
+    """Whether `cell` has the paper's activations (the fast paths' arithmetic)."""
+    return (
+        cell.activation is activations.paper_h
+        and cell.cell_input_activation is activations.paper_g
+        and cell.recurrent_activation is keras.activations.sigmoid
+    )
+
+
+def family_inference_sequence(cell, sequences, initial_state, mask=None,
+                              zero_output_for_mask=False):  # fmt: skip
+    """Any paper-activation configuration of the cell in inference, in TensorFlow ops.
+
+    The stand-in for the fused kernel where it cannot run (a SavedModel being
+    traced, XLA, no compiler), so that exported models of every configuration
+    serve from a lean loop of standard ops: one product `[x(t), r(t-1)] @ W`
+    a step with the kernel's column layout (`_expand_columns`: each cell its
+    own copy of its block's gates, the cell-input columns halved), one
+    sigmoid for the gates, one tanh for the cell inputs, and the half state
+    s' = s / 2 (4 sigmoid(x) - 2 = 2 tanh(x / 2), 2 sigmoid(s) - 1 = tanh(s / 2)).
+    Masks hold the states as Keras' loop does. With `gradient="truncated"`
+    the recurrent input and the peepholes' view of the state are cut from
+    the gradient, as in the cell, so a gradient taken all the same is the
+    cell's.
+
+    Args:
+        cell: The `LSTM1997Cell` (paper activations; see `paper_activations`).
+        sequences: `(batch, T, features)` inputs (already reversed for
+            `go_backwards`).
+        initial_state: The cell's initial states (`[h, s]` or `[h, s, gates]`).
+        mask: Optional boolean `(batch, T)`.
+        zero_output_for_mask: Output zeros at masked steps (else the last
+            unmasked step's output, zeros before the first).
+
+    Returns:
+        `(outputs (batch, T, units), final states)`.
+    """
+    dtype = sequences.dtype
+    units, size, blocks = cell.units, cell.cells_per_block, cell.blocks
+    truncated = cell.gradient == "truncated"
+    weights = _expand_columns(cell, tf.cast(cell.kernel, dtype))
+    if cell.recurrent_kernel is not None:
+        weights = tf.concat([weights, _expand_columns(cell, tf.cast(cell.recurrent_kernel, dtype))],
+                            axis=0)  # fmt: skip
+    bias = None
+    if cell.use_bias:
+        bias = _expand_columns(cell, cell.full_bias(tf.cast(cell.bias, dtype)))
+    gate_width = (1 + cell.forget_gate + cell.output_gate) * units
+    fed_back = cell.recurrent_input == "cells_and_gates"
+    peep = {}
+    if cell.peephole:  # 2 p, since the loop carries s / 2
+        names = ["input"] + (["forget"] if cell.forget_gate else []) + ["output"]
+        peep = {n: 2.0 * tf.cast(getattr(cell, f"{n}_peephole"), dtype) for n in names}
+
+    def block_sum(v):
+        if size == 1:
+            return v
+        return tf.repeat(tf.reduce_sum(tf.reshape(v, [-1, blocks, size]), -1), size, axis=-1)
+
+    def peeped(z, name, s):
+        seen = tf.stop_gradient(s) if truncated else s
+        return z + block_sum(seen * peep[name])
+
+    steps = tf.shape(sequences)[1]
+    xs = tf.transpose(sequences, [1, 0, 2])
+    inputs = _tensor_array(dtype, steps, xs.shape[1:]).unstack(xs)
+    masks = None
+    if mask is not None:
+        step_mask = tf.transpose(tf.cast(mask, tf.bool))[..., None]
+        masks = _tensor_array(tf.bool, steps, step_mask.shape[1:]).unstack(step_mask)
+    hs = _tensor_array(dtype, steps, [xs.shape[1], units])
+    h0, s0h = initial_state[0], 0.5 * initial_state[1]
+    g0 = initial_state[2] if fed_back else tf.zeros([tf.shape(h0)[0], 0], dtype)
+
+    def body(t, h, s, g, hs):
+        x = inputs.read(t)
+        if cell.recurrent_kernel is not None:
+            recurrent = tf.concat([h, g], axis=1) if fed_back else h
+            recurrent = tf.stop_gradient(recurrent) if truncated else recurrent
+            x = tf.concat([x, recurrent], axis=1)
+        z = tf.matmul(x, weights)
+        if bias is not None:
+            z += bias
+        z_gates, z_cells = tf.split(z, [gate_width, units], axis=1)
+        if cell.peephole:
+            # The input and forget gates see s(t-1); the output gate s(t).
+            z_in, z_rest = tf.split(z_gates, [units, gate_width - units], axis=1)
+            parts = [peeped(z_in, "input", s)]
+            if cell.forget_gate:
+                z_f, z_rest = tf.split(z_rest, [units, gate_width - 2 * units], axis=1)
+                parts.append(peeped(z_f, "forget", s))
+            gates = tf.sigmoid(tf.concat(parts, axis=1))
+        else:
+            gates = tf.sigmoid(z_gates)
+            z_rest = None
+        y_in = gates[:, :units]
+        carried = s * gates[:, units : 2 * units] if cell.forget_gate else s
+        s_new = carried + y_in * tf.tanh(z_cells)
+        h_new = tf.tanh(s_new)
+        if cell.output_gate:
+            if cell.peephole:
+                y_out = tf.sigmoid(peeped(z_rest, "output", s_new))
+                gates = tf.concat([gates, y_out], axis=1)
+            else:
+                y_out = gates[:, gate_width - units :]
+            h_new = y_out * h_new
+        g_new = gates[:, ::size] if fed_back else g
+        if masks is not None:
+            m = masks.read(t)
+            h_new, s_new = tf.where(m, h_new, h), tf.where(m, s_new, s)
+            g_new = tf.where(m, g_new, g) if fed_back else g
+        return t + 1, h_new, s_new, g_new, hs.write(t, h_new)
+
+    _, h, s, g, hs = tf.while_loop(
+        lambda t, *_: t < steps, body, (tf.constant(0), h0, s0h, g0, hs),
+        maximum_iterations=steps,
+    )  # fmt: skip
+    outputs = tf.transpose(hs.stack(), [1, 0, 2])
+    states = [h, 2.0 * s] + ([g] if fed_back else [])
+    if mask is not None:
+        # Keras' loop outputs the previous output at a masked step, zeros
+        # before the first unmasked one (or zeros throughout).
+        step_mask = tf.cast(mask, tf.bool)
+        keep = step_mask if zero_output_for_mask else tf.cumsum(tf.cast(step_mask, tf.int32), 1) > 0
+        outputs = outputs * tf.cast(keep, dtype)[..., None]
     return outputs, states
 
 

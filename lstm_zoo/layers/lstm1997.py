@@ -50,8 +50,11 @@ class LSTM1997(keras.layers.RNN):
             default cell (one cell per block, no forget gate, no peephole,
             `recurrent_input="cells"`) without mask or recurrent dropout runs
             a dedicated loop with a hand-written gradient
-            (`lstm_zoo.layers.fast_tf`). `False` always uses the generic
-            Keras loop. All give the same outputs and gradients.
+            (`lstm_zoo.layers.fast_tf`), and inference of every other
+            configuration with the paper's activations (masks included) a
+            lean loop of TensorFlow ops: the loop exported SavedModels
+            serve. `False` always uses the generic Keras loop. All give the
+            same outputs and gradients.
         activity_regularizer: Regularizer for the layer's output.
         **kwargs: Every argument of `LSTM1997Cell` (`cells_per_block`,
             `gradient`, `recurrent_input`, `forget_gate`, `peephole`,
@@ -146,6 +149,17 @@ class LSTM1997(keras.layers.RNN):
             and not (training and 0.0 < cell.recurrent_dropout < 1.0)
         )
 
+    def _family_inference_applies(self, training):
+        """Inference of any paper-activation configuration in TensorFlow ops
+        (`fast_tf.family_inference_sequence`), where the kernel cannot run."""
+        if training or not self.use_fast_path or self.unroll:
+            return False
+        if keras.config.backend() != "tensorflow":
+            return False
+        from lstm_zoo.layers import fast_tf
+
+        return fast_tf.paper_activations(self.cell)
+
     def _fused_kernel(self, dtype):
         """The fused kernel's ops if this call runs on them, else `None`."""
         if not self.use_fast_path or self.unroll or keras.config.backend() != "tensorflow":
@@ -207,6 +221,17 @@ class LSTM1997(keras.layers.RNN):
                 training=bool(training),
             )
             return h_last, outputs, [h_last, s_last]
+        if self._family_inference_applies(training):
+            from lstm_zoo.layers import fast_tf
+
+            if self.go_backwards:
+                sequences = ops.flip(sequences, axis=1)
+                mask = None if mask is None else ops.flip(mask, axis=1)
+            outputs, states = fast_tf.family_inference_sequence(
+                cell, sequences, list(initial_state), mask=mask,
+                zero_output_for_mask=self.zero_output_for_mask,
+            )  # fmt: skip
+            return outputs[:, -1], outputs, states
         if keras.config.backend() == "jax":
             # On JAX the loop is faster projecting each step's inputs inside
             # it (benchmarks/family_speed.py; the hoisted (batch, T, G)

@@ -165,3 +165,45 @@ def test_xla_traces_take_the_hand_written_backward(monkeypatch):
     for jit in (False, True):
         tf.function(lambda: layer(x, training=True), jit_compile=jit)()
     assert seen == [True]  # only the XLA trace used it; the plain trace took autodiff
+
+
+@pytest.mark.parametrize("gradient", ["full", "truncated"])
+def test_family_inference_loop_equals_generic_loop(gradient, monkeypatch):
+    """Without the kernel (as while a SavedModel is traced), inference of
+    every configuration runs the TensorFlow-op loop: outputs and gradients
+    equal the generic loop in float64, with masks and backwards."""
+    import tensorflow as tf
+
+    from lstm_zoo.layers import fast_kernel, fast_tf
+    from tests.layers.test_fast_kernel import FAMILY, _assert_same, _initial_states, _layers
+
+    monkeypatch.setenv(fast_kernel.ENV_SWITCH, "0")
+    calls = []
+    loop = fast_tf.family_inference_sequence
+    monkeypatch.setattr(fast_tf, "family_inference_sequence",
+                        lambda *a, **k: calls.append(1) or loop(*a, **k))  # fmt: skip
+    batch, steps, features, units = 5, 7, 3, 21
+    rng = np.random.default_rng(8)
+    x = tf.constant(rng.normal(size=(batch, steps, features)))
+    random_mask = rng.uniform(size=(batch, steps)) > 0.4
+    random_mask[0, :3] = False
+    random_mask[1] = False  # a fully masked row
+    configs = {"default": {}, **FAMILY}
+    for name, config in sorted(configs.items()):
+        for go_backwards in (False, True):
+            fast, generic = _layers(units, features, "float64", gradient=gradient,
+                                    go_backwards=go_backwards, **config)  # fmt: skip
+            assert fast._family_inference_applies(False)
+            assert not fast._family_inference_applies(True)
+            before = len(calls)
+            fast(x, mask=tf.constant(random_mask))
+            generic(x, mask=tf.constant(random_mask))
+            assert len(calls) == before + 1, name  # the fast layer ran the loop, once
+            initial = _initial_states(fast, batch, rng)
+            for mask in (None, tf.constant(random_mask)):
+                _assert_same(fast, generic, x, initial, False, mask)
+    # zero_output_for_mask
+    fast, generic = _layers(units, features, "float64", gradient=gradient,
+                            zero_output_for_mask=True, forget_gate=True)  # fmt: skip
+    _assert_same(fast, generic, x, _initial_states(fast, batch, rng), False,
+                 tf.constant(random_mask))  # fmt: skip
