@@ -143,12 +143,16 @@ def _define_export(fv):
 def _define_score(fv):
     flags.DEFINE_list("recognizers", ["pocketsphinx"], "Recognisers to score, side by side: "
                       "`pocketsphinx` (needs `pip install \"lstm_zoo[peers]\"`), a .keras file of "
-                      "`train speech`, `preset:P` (a speech preset).", flag_values=fv)  # fmt: skip
+                      "`train speech`, `preset:P` (a speech preset), or .keras files and presets "
+                      "joined by `+` (an ensemble: their CTC log-likelihoods of each digit word "
+                      "summed; needs the one-word grammar).", flag_values=fv)  # fmt: skip
     flags.DEFINE_list("speakers", None, "Score only these speakers (default: all).",
                       flag_values=fv)  # fmt: skip
-    flags.DEFINE_enum("grammar", "auto", ["auto", "word", "string"], "PocketSphinx's grammar: "
-                      "one digit word, or a string of them (auto: one word where every "
-                      "transcript is one word, as in FSDD).", flag_values=fv)  # fmt: skip
+    flags.DEFINE_enum("grammar", "auto", ["auto", "word", "string"], "Every recogniser's "
+                      "grammar: one digit word (PocketSphinx's JSGF grammar; for Keras models the "
+                      "digit word of highest CTC likelihood), or a string of them (PocketSphinx) "
+                      "and a free beam search (Keras models). auto: one word where every "
+                      "transcript is one word, as in FSDD.", flag_values=fv)  # fmt: skip
     flags.DEFINE_integer("beam_width", 8, "Beam width of the Keras models.", lower_bound=1,
                          flag_values=fv)  # fmt: skip
     flags.DEFINE_string("output", None, "Also write the scores (and every transcript) to this "

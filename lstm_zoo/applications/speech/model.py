@@ -282,8 +282,9 @@ class SpeechRecognizer(Application, keras.Model):
         frame_lengths = self.features.frame_lengths(lengths)
         return self.ids_to_text(self.decode(logits, frame_lengths, beam_width))
 
-    def transcribe(self, waveforms, lengths=None, beam_width=1):
-        """Transcripts (list of str) of waveforms: a list of 1-D arrays or a padded batch."""
+    @staticmethod
+    def _padded(waveforms, lengths):
+        """`(waveforms, lengths)` tensors from a list of 1-D arrays or a padded batch."""
         if lengths is None:
             if isinstance(waveforms, np.ndarray) and waveforms.ndim == 2:
                 lengths = np.full(len(waveforms), waveforms.shape[1], np.int32)
@@ -291,9 +292,63 @@ class SpeechRecognizer(Application, keras.Model):
                 waves = [np.asarray(w, np.float32).reshape(-1) for w in waveforms]
                 lengths = np.array([len(w) for w in waves], np.int32)
                 waveforms = keras.utils.pad_sequences(waves, dtype="float32", padding="post")
-        text = self.transcribe_batch(tf.constant(waveforms, tf.float32),
-                                     tf.constant(lengths, tf.int32), beam_width)  # fmt: skip
+        return tf.constant(waveforms, tf.float32), tf.constant(lengths, tf.int32)
+
+    def transcribe(self, waveforms, lengths=None, beam_width=1, choices=None):
+        """Transcripts (list of str) of waveforms: a list of 1-D arrays or a padded batch.
+
+        Args:
+            waveforms: A list of 1-D arrays, or a padded `(batch, samples)` batch.
+            lengths: Valid samples per row of a padded batch (default: all).
+            beam_width: Beam of the CTC search (1: greedy).
+            choices: Optional list of allowed transcripts (a grammar, for
+                example the ten digit words for isolated digits): each
+                utterance gets the choice of highest CTC likelihood
+                (`choice_scores`) instead of a free search.
+        """
+        waveforms, lengths = self._padded(waveforms, lengths)
+        if choices is not None:
+            scores = self.choice_scores(waveforms, lengths, choices)
+            return [choices[i] for i in np.argmax(scores, axis=1)]
+        text = self.transcribe_batch(waveforms, lengths, beam_width)
         return [t.decode("utf-8") for t in text.numpy()]
+
+    def choice_scores(self, waveforms, lengths, choices):
+        """CTC log-likelihoods `log p(choice | utterance)` of each allowed transcript.
+
+        The sum over every alignment of the choice's labels with the frames
+        (`keras.ops.ctc_loss`, negated), so choices of any length compare on
+        one scale, and the scores of several models of the same labels add up
+        (a product of their likelihoods).
+
+        Args:
+            waveforms: float `(batch, samples)`.
+            lengths: int `(batch,)` valid samples per row.
+            choices: Non-empty list of transcripts of at least one label each.
+
+        Returns:
+            float32 NumPy array `(batch, len(choices))`.
+        """
+        if not choices:
+            raise ValueError(f"Argument `choices` must be a non-empty list of transcripts; "
+                             f"received: choices={choices!r}")  # fmt: skip
+        encoded = [self.encode_transcript(choice) for choice in choices]
+        empty = [c for c, e in zip(choices, encoded, strict=True) if not e]
+        if empty:
+            raise ValueError(f"Argument `choices` must hold transcripts of at least one label; "
+                             f"received: {empty!r}")  # fmt: skip
+        waveforms, lengths = self.check_transcription_input(waveforms, lengths)
+        logits = tf.cast(self((waveforms, lengths), training=False), tf.float32)
+        frame_lengths = self.features.frame_lengths(lengths)
+        width = max(len(e) for e in encoded)
+        labels = tf.constant([e + [0] * (width - len(e)) for e in encoded], tf.int32)
+        label_lengths = tf.constant([len(e) for e in encoded], tf.int32)
+        batch, count = tf.shape(logits)[0], len(choices)
+        losses = keras.ops.ctc_loss(
+            tf.tile(labels, [batch, 1]), tf.repeat(logits, count, axis=0),
+            tf.tile(label_lengths, [batch]), tf.repeat(frame_lengths, count), mask_index=0,
+        )  # fmt: skip
+        return -np.reshape(np.asarray(losses), (-1, count))
 
     def evaluate_transcripts(self, dataset, beam_width=1):
         """Decodes `((waveforms, lengths), labels)` batches and scores them.

@@ -8,8 +8,10 @@ recogniser and reports, per speaker and over all, the sentence accuracy
   its speaker-independent en-us acoustic model, decoding restricted to a
   JSGF grammar of the ten digit words (and "oh" for zero); audio resampled
   to its 16 kHz with `scipy.signal.resample_poly`.
-- `KerasRecognizer`: a trained `SpeechRecognizer` (a `.keras` file of
-  `lstm-zoo train speech`, or a preset), decoded with a beam.
+- `KerasRecognizer`: trained `SpeechRecognizer`s (`.keras` files of
+  `lstm-zoo train speech`, or presets), decoded with a beam or, under the same
+  one-word grammar PocketSphinx gets, as the digit word of highest CTC
+  likelihood (summed over the models of an ensemble).
 
 The command line is `lstm-zoo score DATA --recognizers=pocketsphinx,MODEL.keras`.
 """
@@ -70,14 +72,36 @@ class PocketSphinxDigits:
 
 
 class KerasRecognizer:
-    """A trained `SpeechRecognizer`, decoded with a beam of `beam_width`."""
+    """Trained `SpeechRecognizer`s, decoded with a beam or restricted to choices.
 
-    def __init__(self, model, beam_width=8, batch_size=32, name=None):
-        self.model = model
+    Args:
+        model: A `SpeechRecognizer`, or a list of them (an ensemble; needs
+            `choices`).
+        beam_width: Beam of the free CTC search.
+        batch_size: Utterances per batch.
+        name: Name in the reports.
+        choices: Optional list of allowed transcripts (the grammar; for FSDD's
+            isolated digits, the ten digit words, as PocketSphinx gets): each
+            utterance gets the choice of highest CTC log-likelihood, summed
+            over the models of an ensemble.
+    """
+
+    def __init__(self, model, beam_width=8, batch_size=32, name=None, choices=None):
+        self.models = list(model) if isinstance(model, (list, tuple)) else [model]
+        if len(self.models) > 1 and not choices:
+            raise ValueError("An ensemble of speech models needs `choices` (a grammar): their "
+                             "CTC posteriors spike at different frames, so averaging them "
+                             "breaks a free search")  # fmt: skip
+        rates = {m.sample_rate for m in self.models}
+        if len(rates) > 1:
+            raise ValueError(f"The models of an ensemble must share one sample rate; "
+                             f"received: {sorted(rates)}")  # fmt: skip
+        self.model = self.models[0]
         self.beam_width = beam_width
         self.batch_size = batch_size
-        self.sample_rate = model.sample_rate
-        self.name = name or f"lstm_zoo SpeechRecognizer ({model.cell})"
+        self.choices = list(choices) if choices else None
+        self.sample_rate = self.model.sample_rate
+        self.name = name or f"lstm_zoo SpeechRecognizer ({self.model.cell})"
 
     def transcribe(self, waveforms, sample_rate):
         """Transcripts (str) of 1-D float waveforms at `sample_rate`."""
@@ -87,7 +111,13 @@ class KerasRecognizer:
         out = [None] * len(waves)
         for start in range(0, len(waves), self.batch_size):
             rows = order[start:start + self.batch_size]
-            texts = self.model.transcribe([waves[i] for i in rows], beam_width=self.beam_width)
+            batch = [waves[i] for i in rows]
+            if self.choices:
+                padded = self.model._padded(batch, None)
+                scores = sum(m.choice_scores(*padded, self.choices) for m in self.models)
+                texts = [self.choices[k] for k in np.argmax(scores, axis=1)]
+            else:
+                texts = self.model.transcribe(batch, beam_width=self.beam_width)
             for i, text in zip(rows, texts, strict=True):
                 out[i] = text
         return out
@@ -98,17 +128,33 @@ def load_recognizer(spec, beam_width=8, isolated=True):
 
     Args:
         spec: `pocketsphinx`, a `.keras` file of a trained `SpeechRecognizer`,
-            or `preset:P` (a shipped speech preset).
-        beam_width: Beam of the Keras models.
-        isolated: PocketSphinx decodes one word per utterance.
+            `preset:P` (a shipped speech preset), or several of the last two
+            joined by `+` (an ensemble: the sum of their CTC log-likelihoods
+            of each allowed transcript; needs `isolated`).
+        beam_width: Beam of the Keras models' free search.
+        isolated: One digit word per utterance, for PocketSphinx (its JSGF
+            grammar) and for the Keras models alike (the digit word of
+            highest CTC likelihood); else a string of digit words
+            (PocketSphinx) or a free beam search (Keras).
     """
     if spec == "pocketsphinx":
         return PocketSphinxDigits(isolated=isolated)
+    models = [_load_keras_recognizer(part) for part in spec.split("+")]
+    if len(models) > 1 and not isolated:
+        raise ValueError(f"--recognizers: the ensemble {spec!r} needs the one-word grammar "
+                         "(--grammar=word)")  # fmt: skip
+    choices = list(DIGIT_WORDS) if isolated else None
+    grammar = "one digit word" if isolated else f"beam {beam_width}"
+    names = " + ".join(f"{part} ({m.cell})" for part, m in zip(spec.split("+"), models,
+                                                                 strict=True))  # fmt: skip
+    return KerasRecognizer(models, beam_width, name=f"{names}, {grammar}", choices=choices)
+
+
+def _load_keras_recognizer(spec):
     if spec.startswith("preset:"):
         from lstm_zoo.applications import get_model
 
-        return KerasRecognizer(get_model("speech", preset=spec[7:]), beam_width,
-                               name=f"lstm_zoo preset speech/{spec[7:]}")  # fmt: skip
+        return get_model("speech", preset=spec[7:])
     if not os.path.isfile(spec):
         raise ValueError(f"--recognizers: {spec!r} is neither `pocketsphinx`, `preset:NAME` nor "
                          "a .keras file")  # fmt: skip
@@ -118,7 +164,7 @@ def load_recognizer(spec, beam_width=8, isolated=True):
     if not hasattr(model, "transcribe"):
         raise ValueError(f"--recognizers: {spec} is not a speech recogniser "
                          f"({type(model).__name__})")  # fmt: skip
-    return KerasRecognizer(model, beam_width, name=f"{spec} ({model.cell})")
+    return model
 
 
 def score(recognizer, utterances):

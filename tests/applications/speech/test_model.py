@@ -71,6 +71,35 @@ def test_ctc_loss_equals_brute_force_sum_over_alignments():
     assert loss == pytest.approx(np.mean(want), rel=1e-5)
 
 
+def test_choice_scores_are_sums_over_alignments_and_pick_the_transcript():
+    """A grammar's choices scored by brute force over every alignment of the
+    model's own frame posteriors; `transcribe(choices=...)` takes the best."""
+    model = _model(labels=["low", "mid", "high"])
+    rng = np.random.default_rng(1)
+    lengths = np.array([320, 240, 400])  # 4, 3 and 5 frames
+    waves = rng.normal(size=(3, 400)).astype(np.float32) * 0.3
+    choices = ["low", "high", "mid low", "high high"]
+    scores = model.choice_scores(waves, lengths, choices)
+    logits = np.asarray(model((tf.constant(waves), tf.constant(lengths)), training=False))
+    targets = [tuple(model.encode_transcript(c)) for c in choices]
+    for row, frames in enumerate([4, 3, 5]):
+        probs = np.exp(logits[row, :frames]) / np.exp(logits[row, :frames]).sum(-1, keepdims=True)
+        totals = dict.fromkeys(targets, 0.0)
+        for path in itertools.product(range(4), repeat=frames):
+            key = _collapse(path)
+            if key in totals:
+                totals[key] += np.prod(probs[np.arange(frames), path])
+        want = [math.log(totals[t]) for t in targets]
+        np.testing.assert_allclose(scores[row], want, rtol=1e-4)
+    picked = model.transcribe([w[:n] for w, n in zip(waves, lengths, strict=True)],
+                              choices=choices)  # fmt: skip
+    assert picked == [choices[i] for i in scores.argmax(1)]
+    with pytest.raises(ValueError, match="choices"):
+        model.choice_scores(waves, lengths, [])
+    with pytest.raises(ValueError, match="not in the model's labels"):
+        model.choice_scores(waves, lengths, ["loud"])
+
+
 def test_greedy_and_beam_decoding_on_hand_made_logits():
     model = _model()
     # Per frame: blank 0, low 1, high 2. Greedy picks 1 1 0 2 2 0 2 -> 1 2 2.

@@ -144,20 +144,28 @@ def test_score_command_puts_pocketsphinx_beside_a_trained_model(tmp_path):
     path = str(tmp_path / "model.keras")
     model.save(path)
     out = str(tmp_path / "scores.json")
-    result = run_cli(["score", folder, f"--recognizers=pocketsphinx,{path}",
+    result = run_cli(["score", folder, f"--recognizers=pocketsphinx,{path},{path}+{path}",
                       "--speakers=en-us-m3,en-us-f2", f"--output={out}", "--beam_width=2"])
     assert result.returncode == 0, result.stderr
     assert "| en-us-f2 |" in result.stdout and "| **all** |" in result.stdout
     report = json.load(open(out))
     assert report["isolated"] is True and len(report["transcripts"]) == 20
-    sphinx, ours = report["results"]
+    sphinx, ours, pair = report["results"]
     assert sphinx["recognizer"] == "pocketsphinx" and ours["recognizer"] == path
     assert sphinx["all"]["accuracy"] >= 0.3
-    # The untrained model's transcripts are those of the model itself, decoded the same way.
+    # The untrained model's transcripts are those of the model itself under
+    # the same one-word grammar; an ensemble of it with itself agrees.
     loaded = keras.saving.load_model(path)
     utts = speech.load_fsdd(folder, sample_rate=8000)
-    direct = loaded.transcribe([u.audio for u in utts], beam_width=2)
-    assert ours["hypotheses"] == direct
+    direct = loaded.transcribe([u.audio for u in utts], choices=list(DIGIT_WORDS))
+    assert ours["hypotheses"] == direct == pair["hypotheses"]
+    # A free beam search without the grammar.
+    result = run_cli(["score", folder, f"--recognizers={path}", "--speakers=en-us-m3",
+                      "--grammar=string", f"--output={out}", "--beam_width=2"])
+    assert result.returncode == 0, result.stderr
+    free = json.load(open(out))["results"][0]["hypotheses"]
+    m3 = [u.audio for u in utts if u.speaker == "en-us-m3"]
+    assert free == loaded.transcribe(m3, beam_width=2)
     assert ours["all"]["accuracy"] == pytest.approx(
         np.mean([h == u.transcript for h, u in zip(direct, utts, strict=True)]))
 
