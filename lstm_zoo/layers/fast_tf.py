@@ -17,8 +17,8 @@ or `unroll=True`) takes, in this order:
    peephole, cell outputs as recurrent input, no mask, no recurrent
    dropout), the same arithmetic as TensorFlow ops (`lstm1997_sequence`).
 3. Otherwise, in inference, any configuration with the paper's activations,
-   masked or not, as a lean loop of TensorFlow ops in the kernel's column
-   layout (`family_inference_sequence`). This is what exported SavedModels
+   masked or not, as a lean loop of TensorFlow ops
+   (`family_inference_sequence`). This is what exported SavedModels
    of those configurations serve.
 4. Otherwise the generic Keras loop.
 
@@ -388,6 +388,19 @@ def paper_activations(cell):
     )
 
 
+def _compact_columns(cell, matrix):
+    """Keras columns [in (B) | forget (B) | cells (U) | out (B)] -> [in | forget |
+    out | cells / 2]: the gates first, one column per block, the cell inputs
+    halved (for the half state) and last."""
+    blocks, units = cell.blocks, cell.units
+    start = 2 * blocks if cell.forget_gate else blocks
+    segments = [matrix[..., :start]]
+    if cell.output_gate:
+        segments.append(matrix[..., start + units :])
+    segments.append(0.5 * matrix[..., start : start + units])
+    return tf.concat(segments, axis=-1)
+
+
 def family_inference_sequence(cell, sequences, initial_state, mask=None,
                               zero_output_for_mask=False):  # fmt: skip
     """Any paper-activation configuration of the cell in inference, in TensorFlow ops.
@@ -395,8 +408,7 @@ def family_inference_sequence(cell, sequences, initial_state, mask=None,
     The stand-in for the fused kernel where it cannot run (a SavedModel being
     traced, XLA, no compiler), so that exported models of every configuration
     serve from a lean loop of standard ops: one product `[x(t), r(t-1)] @ W`
-    a step with the kernel's column layout (`_expand_columns`: each cell its
-    own copy of its block's gates, the cell-input columns halved), one
+    a step (the gates' columns first, one per block; `_compact_columns`), one
     sigmoid for the gates, one tanh for the cell inputs, and the half state
     s' = s / 2 (4 sigmoid(x) - 2 = 2 tanh(x / 2), 2 sigmoid(s) - 1 = tanh(s / 2)).
     Masks hold the states as Keras' loop does. With `gradient="truncated"`
@@ -419,28 +431,29 @@ def family_inference_sequence(cell, sequences, initial_state, mask=None,
     dtype = sequences.dtype
     units, size, blocks = cell.units, cell.cells_per_block, cell.blocks
     truncated = cell.gradient == "truncated"
-    weights = _expand_columns(cell, tf.cast(cell.kernel, dtype))
+    weights = _compact_columns(cell, tf.cast(cell.kernel, dtype))
     if cell.recurrent_kernel is not None:
-        weights = tf.concat([weights, _expand_columns(cell, tf.cast(cell.recurrent_kernel, dtype))],
-                            axis=0)  # fmt: skip
+        recurrent_weights = _compact_columns(cell, tf.cast(cell.recurrent_kernel, dtype))
+        weights = tf.concat([weights, recurrent_weights], axis=0)
     bias = None
     if cell.use_bias:
-        bias = _expand_columns(cell, cell.full_bias(tf.cast(cell.bias, dtype)))
-    gate_width = (1 + cell.forget_gate + cell.output_gate) * units
+        bias = _compact_columns(cell, cell.full_bias(tf.cast(cell.bias, dtype)))
+    gate_width = (1 + cell.forget_gate + cell.output_gate) * blocks
     fed_back = cell.recurrent_input == "cells_and_gates"
     peep = {}
     if cell.peephole:  # 2 p, since the loop carries s / 2
         names = ["input"] + (["forget"] if cell.forget_gate else []) + ["output"]
         peep = {n: 2.0 * tf.cast(getattr(cell, f"{n}_peephole"), dtype) for n in names}
 
-    def block_sum(v):
-        if size == 1:
-            return v
-        return tf.repeat(tf.reduce_sum(tf.reshape(v, [-1, blocks, size]), -1), size, axis=-1)
+    def to_cells(per_block):
+        return per_block if size == 1 else tf.repeat(per_block, size, axis=1)
 
     def peeped(z, name, s):
         seen = tf.stop_gradient(s) if truncated else s
-        return z + block_sum(seen * peep[name])
+        seen = seen * peep[name]
+        if size > 1:  # each block's gate sees the sum over its cells
+            seen = tf.reduce_sum(tf.reshape(seen, [-1, blocks, size]), axis=-1)
+        return z + seen
 
     steps = tf.shape(sequences)[1]
     xs = tf.transpose(sequences, [1, 0, 2])
@@ -463,29 +476,28 @@ def family_inference_sequence(cell, sequences, initial_state, mask=None,
         if bias is not None:
             z += bias
         z_gates, z_cells = tf.split(z, [gate_width, units], axis=1)
+        z_rest = None
         if cell.peephole:
             # The input and forget gates see s(t-1); the output gate s(t).
-            z_in, z_rest = tf.split(z_gates, [units, gate_width - units], axis=1)
+            z_in, z_rest = tf.split(z_gates, [blocks, gate_width - blocks], axis=1)
             parts = [peeped(z_in, "input", s)]
             if cell.forget_gate:
-                z_f, z_rest = tf.split(z_rest, [units, gate_width - 2 * units], axis=1)
+                z_f, z_rest = tf.split(z_rest, [blocks, gate_width - 2 * blocks], axis=1)
                 parts.append(peeped(z_f, "forget", s))
             gates = tf.sigmoid(tf.concat(parts, axis=1))
         else:
             gates = tf.sigmoid(z_gates)
-            z_rest = None
-        y_in = gates[:, :units]
-        carried = s * gates[:, units : 2 * units] if cell.forget_gate else s
-        s_new = carried + y_in * tf.tanh(z_cells)
+        carried = s * to_cells(gates[:, blocks : 2 * blocks]) if cell.forget_gate else s
+        s_new = carried + to_cells(gates[:, :blocks]) * tf.tanh(z_cells)
         h_new = tf.tanh(s_new)
         if cell.output_gate:
             if cell.peephole:
                 y_out = tf.sigmoid(peeped(z_rest, "output", s_new))
                 gates = tf.concat([gates, y_out], axis=1)
             else:
-                y_out = gates[:, gate_width - units :]
-            h_new = y_out * h_new
-        g_new = gates[:, ::size] if fed_back else g
+                y_out = gates[:, gate_width - blocks :]
+            h_new = to_cells(y_out) * h_new
+        g_new = gates if fed_back else g
         if masks is not None:
             m = masks.read(t)
             h_new, s_new = tf.where(m, h_new, h), tf.where(m, s_new, s)
