@@ -77,6 +77,11 @@ class SpeechConfig(AdamPlateauConfig):
                               "of the 40 log-mel channels (0: log-mel).", lower=0, upper=40)
     floor_db: float = option(0.0, "Add a noise floor this many dB below each utterance's peak "
                              "to the filterbank powers (0: none).", lower=0.0)
+    normalization: str = option("utterance", "Feature normalisation: `utterance` (zero mean "
+                                "and unit variance per utterance and feature) or "
+                                "`utterance_mean` (zero mean per feature, one scale per "
+                                "utterance and group of features).",
+                                choices=("utterance", "utterance_mean"))
     upper_hz: float = option(None, "Highest filterbank edge in Hz (default: half the sample "
                              "rate).", lower=0.0, kind="float")
     batch_size: int = option(16, "Global mini-batch size.", lower=1)

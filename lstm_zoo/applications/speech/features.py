@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from lstm_zoo.checks import positive_int
 
-NORMALIZATIONS = ("utterance", "dataset", "none")
+NORMALIZATIONS = ("utterance", "utterance_mean", "dataset", "none")
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
@@ -45,7 +45,12 @@ class SpeechFeatures(keras.layers.Layer):
        `d_t = sum_n n (c_{t+n} - c_{t-n}) / (2 sum_n n^2)`, `n = 1..delta_window`,
        frames beyond the utterance's ends repeating its first/last frame;
     6. normalisation: `"utterance"` (zero mean, unit variance per utterance
-       and feature over its frames), `"dataset"` (mean and variance from
+       and feature over its frames), `"utterance_mean"` (zero mean per
+       utterance and feature, then one scale per utterance and group of
+       features, the statics and each order of deltas: unit variance over the
+       group's features and frames, so that channels that carry little in an
+       utterance, such as a band its microphone cut, stay small instead of
+       being scaled up to unit variance), `"dataset"` (mean and variance from
        `adapt`, stored as weights) or `"none"`. Frames past the end are zero.
 
     In training, with `vtlp > 0`, the power spectrum's frequency axis (step 4) is
@@ -68,7 +73,7 @@ class SpeechFeatures(keras.layers.Layer):
         log_energy: Append the frame's log energy.
         delta_order: 0, 1 or 2 derivative orders appended.
         delta_window: Regression half-window `N` of the deltas.
-        normalization: `"utterance"`, `"dataset"` or `"none"`.
+        normalization: `"utterance"`, `"utterance_mean"`, `"dataset"` or `"none"`.
         vtlp: Largest frequency warp in training (0: none), in [0, 0.5).
         seed: Seed of the warps.
         **kwargs: Base layer arguments.
@@ -218,6 +223,17 @@ class SpeechFeatures(keras.layers.Layer):
             mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
             variance = tf.reduce_sum(tf.square(features - mean) * mask, 1, keepdims=True) / count
             features = (features - mean) * tf.math.rsqrt(variance + 1e-5)
+        elif self.normalization == "utterance_mean":
+            count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
+            mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
+            centred = (features - mean) * mask
+            groups = self.delta_order + 1
+            shape = tf.concat([tf.shape(centred)[:2], [groups, self.output_dim // groups]], 0)
+            grouped = tf.reshape(centred, shape)
+            # Each group's variance over its features and the valid frames.
+            variance = tf.reduce_sum(tf.square(grouped), axis=[1, 3], keepdims=True) / (
+                count[..., None] * float(self.output_dim // groups))
+            features = tf.reshape(grouped * tf.math.rsqrt(variance + 1e-5), tf.shape(features))
         elif self.normalization == "dataset":
             features = (features - self.mean) * tf.math.rsqrt(self.variance + 1e-5)
         return features * mask, frame_lengths

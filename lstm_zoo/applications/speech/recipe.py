@@ -73,6 +73,8 @@ def _feature_kwargs(config):
         features.update(floor_db=config.floor_db)
     if config.upper_hz is not None:
         features.update(upper_hz=config.upper_hz)
+    if config.normalization != "utterance":
+        features.update(normalization=config.normalization)
     return features or None
 
 

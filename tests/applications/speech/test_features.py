@@ -144,6 +144,27 @@ def test_unnormalised_features_and_dataset_normalisation():
                                atol=1e-2)  # fmt: skip
 
 
+def test_utterance_mean_normalisation_keeps_the_channels_relative_scales():
+    """Zero mean per feature, one scale per group (statics, deltas, second
+    deltas), against NumPy on each unpadded utterance of a padded batch."""
+    rng = np.random.default_rng(2)
+    waves = (0.1 * rng.standard_normal((2, 4000))).astype(np.float32)
+    lengths = np.array([4000, 2300])
+    got, _ = SpeechFeatures(sample_rate=8000, normalization="utterance_mean")((waves, lengths))
+    for row, n in enumerate(lengths):
+        raw = reference(waves[row, :n], 8000, normalize=False)
+        centred = raw - raw.mean(0)
+        groups = np.split(centred, 3, axis=1)
+        want = np.concatenate([g / np.sqrt((g**2).mean() + 1e-5) for g in groups], axis=1)
+        np.testing.assert_allclose(got.numpy()[row, : len(raw)], want, rtol=1e-3, atol=2e-3)
+        np.testing.assert_array_equal(got.numpy()[row, len(raw):], 0.0)
+        # Unlike "utterance", the channels' spreads differ (their ratios are kept).
+        spread = want[:, :41].std(0)
+        assert spread.max() / spread.min() > 1.5
+        np.testing.assert_allclose(spread / spread[0], centred[:, :41].std(0) / centred[:, 0].std(),
+                                   rtol=1e-6)  # fmt: skip
+
+
 def test_options_change_the_width_and_bad_values_are_named():
     layer = SpeechFeatures(sample_rate=8000, num_mel_bins=20, log_energy=False, delta_order=1)
     assert layer.output_dim == 40

@@ -23,7 +23,8 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
                       "--epochs=6", "--learning_rate=0.01", "--beam_width=4", "--batch_size=10",
                       f"--workdir={tmp_path / 'run'}", f"--base_dir={tmp_path / 'models'}",
                       "--floor_db=60", "--num_cepstra=30", "--upper_hz=3000",
-                      "--min_learning_rate=1e-4", "--notensorboard"])  # fmt: skip
+                      "--normalization=utterance_mean", "--min_learning_rate=1e-4",
+                      "--notensorboard"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Speech recognizer (cell lstm1997_forget_gate, 1 x 16 units" in out
@@ -57,7 +58,8 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
         card = json.load(f)
     assert card["labels"] == ["low", "high"] and card["sample_rate"] == 8000
     assert card["config"]["features"] == {"floor_db": 60.0, "num_cepstra": 30,
-                                         "upper_hz": 3000.0}
+                                         "upper_hz": 3000.0,
+                                         "normalization": "utterance_mean"}
     assert list(card["signatures"]) == ["transcribe"]
     verify = run_cli(["verify", str(version)])
     assert verify.returncode == 0, verify.stdout + verify.stderr
