@@ -283,8 +283,9 @@ class SpeechRecognizer(Application, keras.Model):
         return self.ids_to_text(self.decode(logits, frame_lengths, beam_width))
 
     @staticmethod
-    def _padded(waveforms, lengths):
-        """`(waveforms, lengths)` tensors from a list of 1-D arrays or a padded batch."""
+    def pad_waveforms(waveforms, lengths=None):
+        """`(waveforms, lengths)` tensors from a list of 1-D arrays, or from a
+        padded `(batch, samples)` batch and its lengths (default: all samples)."""
         if lengths is None:
             if isinstance(waveforms, np.ndarray) and waveforms.ndim == 2:
                 lengths = np.full(len(waveforms), waveforms.shape[1], np.int32)
@@ -306,7 +307,7 @@ class SpeechRecognizer(Application, keras.Model):
                 utterance gets the choice of highest CTC likelihood
                 (`choice_scores`) instead of a free search.
         """
-        waveforms, lengths = self._padded(waveforms, lengths)
+        waveforms, lengths = self.pad_waveforms(waveforms, lengths)
         if choices is not None:
             scores = self.choice_scores(waveforms, lengths, choices)
             return [choices[i] for i in np.argmax(scores, axis=1)]

@@ -113,7 +113,7 @@ class KerasRecognizer:
             rows = order[start:start + self.batch_size]
             batch = [waves[i] for i in rows]
             if self.choices:
-                padded = self.model._padded(batch, None)
+                padded = self.model.pad_waveforms(batch)
                 scores = sum(m.choice_scores(*padded, self.choices) for m in self.models)
                 texts = [self.choices[k] for k in np.argmax(scores, axis=1)]
             else:
