@@ -297,24 +297,29 @@ def fused_applies(cell, dtype):
     return fast_kernel.usable(dtype)
 
 
-def _expand_columns(cell, matrix):
-    """Keras columns [in (B) | forget (B) | cells (U) | out (B)] -> the kernel's
-    [in (U) | forget (U) | out (U) | cells / 2 (U)], each gate column repeated
-    for the cells of its block."""
-    blocks, units, size = cell.blocks, cell.units, cell.cells_per_block
-
-    def per_cell(columns):
-        return columns if size == 1 else tf.repeat(columns, size, axis=-1)
-
-    segments = [per_cell(matrix[..., :blocks])]
-    start = blocks
-    if cell.forget_gate:
-        segments.append(per_cell(matrix[..., blocks : 2 * blocks]))
-        start = 2 * blocks
+def _compact_columns(cell, matrix):
+    """Keras columns [in (B) | forget (B) | cells (U) | out (B)] -> [in | forget |
+    out | cells / 2]: the gates first, one column per block, the cell inputs
+    halved (for the half state) and last."""
+    blocks, units = cell.blocks, cell.units
+    start = 2 * blocks if cell.forget_gate else blocks
+    segments = [matrix[..., :start]]
     if cell.output_gate:
-        segments.append(per_cell(matrix[..., start + units :]))
+        segments.append(matrix[..., start + units :])
     segments.append(0.5 * matrix[..., start : start + units])
     return tf.concat(segments, axis=-1)
+
+
+def _expand_columns(cell, matrix):
+    """Keras columns [in (B) | forget (B) | cells (U) | out (B)] -> the kernel's
+    [in (U) | forget (U) | out (U) | cells / 2 (U)]: `_compact_columns` with
+    each gate column repeated for the cells of its block."""
+    compact = _compact_columns(cell, matrix)
+    if cell.cells_per_block == 1:
+        return compact
+    gate_width = compact.shape[-1] - cell.units
+    gates = tf.repeat(compact[..., :gate_width], cell.cells_per_block, axis=-1)
+    return tf.concat([gates, compact[..., gate_width:]], axis=-1)
 
 
 def fused_sequence(kernels, cell, sequences, initial_state, mask=None, recurrent_mask=None,
@@ -386,19 +391,6 @@ def paper_activations(cell):
         and cell.cell_input_activation is activations.paper_g
         and cell.recurrent_activation is keras.activations.sigmoid
     )
-
-
-def _compact_columns(cell, matrix):
-    """Keras columns [in (B) | forget (B) | cells (U) | out (B)] -> [in | forget |
-    out | cells / 2]: the gates first, one column per block, the cell inputs
-    halved (for the half state) and last."""
-    blocks, units = cell.blocks, cell.units
-    start = 2 * blocks if cell.forget_gate else blocks
-    segments = [matrix[..., :start]]
-    if cell.output_gate:
-        segments.append(matrix[..., start + units :])
-    segments.append(0.5 * matrix[..., start : start + units])
-    return tf.concat(segments, axis=-1)
 
 
 def family_inference_sequence(cell, sequences, initial_state, mask=None,

@@ -218,22 +218,23 @@ class SpeechFeatures(keras.layers.Layer):
         waveforms, lengths = inputs
         features, frame_lengths = self.raw_features(waveforms, lengths, training=training)
         mask = tf.sequence_mask(frame_lengths, tf.shape(features)[1], tf.float32)[..., None]
-        if self.normalization == "utterance":
-            count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
-            mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
-            variance = tf.reduce_sum(tf.square(features - mean) * mask, 1, keepdims=True) / count
-            features = (features - mean) * tf.math.rsqrt(variance + 1e-5)
-        elif self.normalization == "utterance_mean":
+        if self.normalization in ("utterance", "utterance_mean"):
             count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
             mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
             centred = (features - mean) * mask
-            groups = self.delta_order + 1
-            shape = tf.concat([tf.shape(centred)[:2], [groups, self.output_dim // groups]], 0)
-            grouped = tf.reshape(centred, shape)
-            # Each group's variance over its features and the valid frames.
-            variance = tf.reduce_sum(tf.square(grouped), axis=[1, 3], keepdims=True) / (
-                count[..., None] * float(self.output_dim // groups))
-            features = tf.reshape(grouped * tf.math.rsqrt(variance + 1e-5), tf.shape(features))
+            if self.normalization == "utterance":
+                variance = tf.reduce_sum(tf.square(centred), 1, keepdims=True) / count
+                features = centred * tf.math.rsqrt(variance + 1e-5)
+            else:
+                groups = self.delta_order + 1
+                width = self.output_dim // groups
+                shape = tf.concat([tf.shape(centred)[:2], [groups, width]], 0)
+                grouped = tf.reshape(centred, shape)
+                # Each group's variance over its features and the valid frames.
+                variance = tf.reduce_sum(tf.square(grouped), axis=[1, 3], keepdims=True) / (
+                    count[..., None] * float(width))
+                features = tf.reshape(grouped * tf.math.rsqrt(variance + 1e-5),
+                                      tf.shape(features))  # fmt: skip
         elif self.normalization == "dataset":
             features = (features - self.mean) * tf.math.rsqrt(self.variance + 1e-5)
         return features * mask, frame_lengths

@@ -139,14 +139,14 @@ def load_recognizer(spec, beam_width=8, isolated=True):
     """
     if spec == "pocketsphinx":
         return PocketSphinxDigits(isolated=isolated)
-    models = [_load_keras_recognizer(part) for part in spec.split("+")]
+    parts = spec.split("+")
+    models = [_load_keras_recognizer(part) for part in parts]
     if len(models) > 1 and not isolated:
         raise ValueError(f"--recognizers: the ensemble {spec!r} needs the one-word grammar "
                          "(--grammar=word)")  # fmt: skip
     choices = list(DIGIT_WORDS) if isolated else None
     grammar = "one digit word" if isolated else f"beam {beam_width}"
-    names = " + ".join(f"{part} ({m.cell})" for part, m in zip(spec.split("+"), models,
-                                                                 strict=True))  # fmt: skip
+    names = " + ".join(f"{part} ({m.cell})" for part, m in zip(parts, models, strict=True))
     return KerasRecognizer(models, beam_width, name=f"{names}, {grammar}", choices=choices)
 
 
