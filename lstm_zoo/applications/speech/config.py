@@ -78,12 +78,17 @@ class SpeechConfig(AdamPlateauConfig):
     floor_db: float = option(0.0, "Add a noise floor this many dB below each utterance's peak "
                              "to the filterbank powers (0: none).", lower=0.0)
     normalization: str = option("utterance", "Feature normalisation: `utterance` (zero mean "
-                                "and unit variance per utterance and feature) or "
+                                "and unit variance per utterance and feature), "
                                 "`utterance_mean` (zero mean per feature, one scale per "
-                                "utterance and group of features).",
-                                choices=("utterance", "utterance_mean"))
+                                "utterance and group of features) or `utterance_gain` (as "
+                                "utterance_mean, with one mean per group: the spectrum's shape "
+                                "is kept).",
+                                choices=("utterance", "utterance_mean", "utterance_gain"))
     upper_hz: float = option(None, "Highest filterbank edge in Hz (default: half the sample "
                              "rate).", lower=0.0, kind="float")
+    ema_momentum: float = option(0.0, "Keep an exponential moving average of the weights with "
+                                 "this momentum and end training on it (model averaging; 0: "
+                                 "off).", lower=0.0, upper=0.9999)
     batch_size: int = option(16, "Global mini-batch size.", lower=1)
     epochs: int = option(40, "Most passes over the training set.", lower=1)
     max_minutes: float = option(20.0, "Wall-time budget for training, in minutes.", lower=0.0)

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from lstm_zoo.checks import positive_int
 
-NORMALIZATIONS = ("utterance", "utterance_mean", "dataset", "none")
+NORMALIZATIONS = ("utterance", "utterance_mean", "utterance_gain", "dataset", "none")
 
 
 @keras.saving.register_keras_serializable(package="lstm_zoo")
@@ -50,7 +50,11 @@ class SpeechFeatures(keras.layers.Layer):
        features, the statics and each order of deltas: unit variance over the
        group's features and frames, so that channels that carry little in an
        utterance, such as a band its microphone cut, stay small instead of
-       being scaled up to unit variance), `"dataset"` (mean and variance from
+       being scaled up to unit variance), `"utterance_gain"` (as
+       `"utterance_mean"`, but one mean per utterance and group of features,
+       over its features and frames: only the utterance's gain, a constant
+       added to every log channel, is taken away, and the channels keep their
+       average levels, the shape of the utterance's spectrum), `"dataset"` (mean and variance from
        `adapt`, stored as weights) or `"none"`. Frames past the end are zero.
 
     In training, with `vtlp > 0`, the power spectrum's frequency axis (step 4) is
@@ -73,7 +77,8 @@ class SpeechFeatures(keras.layers.Layer):
         log_energy: Append the frame's log energy.
         delta_order: 0, 1 or 2 derivative orders appended.
         delta_window: Regression half-window `N` of the deltas.
-        normalization: `"utterance"`, `"utterance_mean"`, `"dataset"` or `"none"`.
+        normalization: `"utterance"`, `"utterance_mean"`, `"utterance_gain"`,
+            `"dataset"` or `"none"`.
         vtlp: Largest frequency warp in training (0: none), in [0, 0.5).
         seed: Seed of the warps.
         **kwargs: Base layer arguments.
@@ -218,17 +223,21 @@ class SpeechFeatures(keras.layers.Layer):
         waveforms, lengths = inputs
         features, frame_lengths = self.raw_features(waveforms, lengths, training=training)
         mask = tf.sequence_mask(frame_lengths, tf.shape(features)[1], tf.float32)[..., None]
-        if self.normalization in ("utterance", "utterance_mean"):
+        if self.normalization in ("utterance", "utterance_mean", "utterance_gain"):
             count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
             mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
+            groups = self.delta_order + 1
+            width = self.output_dim // groups
+            shape = tf.concat([tf.shape(features)[:2], [groups, width]], 0)
+            if self.normalization == "utterance_gain":  # one mean per group: the gain
+                mean = tf.reshape(mean, [-1, 1, groups, width])
+                mean = tf.reshape(tf.broadcast_to(tf.reduce_mean(mean, -1, keepdims=True),
+                                                  tf.shape(mean)), [-1, 1, self.output_dim])
             centred = (features - mean) * mask
             if self.normalization == "utterance":
                 variance = tf.reduce_sum(tf.square(centred), 1, keepdims=True) / count
                 features = centred * tf.math.rsqrt(variance + 1e-5)
             else:
-                groups = self.delta_order + 1
-                width = self.output_dim // groups
-                shape = tf.concat([tf.shape(centred)[:2], [groups, width]], 0)
                 grouped = tf.reshape(centred, shape)
                 # Each group's variance over its features and the valid frames.
                 variance = tf.reduce_sum(tf.square(grouped), axis=[1, 3], keepdims=True) / (

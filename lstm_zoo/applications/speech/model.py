@@ -432,9 +432,18 @@ class SpeechRecognizer(Application, keras.Model):
 
     application = "speech"
 
-    def default_optimizer(self, learning_rate=None, clip_norm=5.0):
-        """Adam (learning rate 0.001) with the gradient norm clipped at 5 (0: none)."""
-        return keras.optimizers.Adam(learning_rate or 0.001, global_clipnorm=clip_norm or None)
+    def default_optimizer(self, learning_rate=None, clip_norm=5.0, ema_momentum=0.0):
+        """Adam (learning rate 0.001) with the gradient norm clipped at 5 (0: none).
+
+        With `ema_momentum` in (0, 1), Adam also keeps an exponential moving
+        average of the weights (Keras' `use_ema`), which replaces the weights
+        when `fit` ends."""
+        if not 0.0 <= ema_momentum < 1.0:
+            raise ValueError(f"Argument `ema_momentum` must be in [0, 1); received: "
+                             f"ema_momentum={ema_momentum!r}")  # fmt: skip
+        ema = dict(use_ema=True, ema_momentum=ema_momentum) if ema_momentum else {}
+        return keras.optimizers.Adam(learning_rate or 0.001, global_clipnorm=clip_norm or None,
+                                     **ema)  # fmt: skip
 
     def card_facts(self):
         return {"cell": serialize_cell(self.cell), "sample_rate": self.sample_rate,

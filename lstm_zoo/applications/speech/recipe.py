@@ -131,7 +131,8 @@ def train(config=None, workdir="runs/speech"):
     with run.scope():
         model = build_model(config, sample_rate)
         model.build()
-        model.compile(model.default_optimizer(config.learning_rate, config.clip_norm))
+        model.compile(model.default_optimizer(config.learning_rate, config.clip_norm,
+                                              config.ema_momentum))
     clock = EpochClock()
     train_ds = speech.speech_dataset(train_set, model.encode_transcript, config.batch_size,
                                      shuffle=True, seed=config.seed, augment=config.augment,

@@ -165,6 +165,33 @@ def test_utterance_mean_normalisation_keeps_the_channels_relative_scales():
                                    rtol=1e-6)  # fmt: skip
 
 
+def test_utterance_gain_normalisation_keeps_the_spectrum_shape():
+    """One mean per group (the gain: a constant added to every log channel)
+    and one scale per group, against NumPy; the channels keep their levels
+    relative to each other, and a louder copy of a recording gives the same
+    features (given a noise floor)."""
+    rng = np.random.default_rng(3)
+    tone = np.sin(2 * np.pi * 700 * np.arange(4000) / 8000)
+    waves = (0.1 * rng.standard_normal((2, 4000)) + 0.3 * tone).astype(np.float32)
+    lengths = np.array([4000, 2300])
+    layer = SpeechFeatures(sample_rate=8000, normalization="utterance_gain")
+    got, _ = layer((waves, lengths))
+    for row, n in enumerate(lengths):
+        raw = reference(waves[row, :n], 8000, normalize=False)
+        groups = np.split(raw, 3, axis=1)
+        want = np.concatenate([(g - g.mean()) / np.sqrt(((g - g.mean()) ** 2).mean() + 1e-5)
+                               for g in groups], axis=1)  # fmt: skip
+        np.testing.assert_allclose(got.numpy()[row, : len(raw)], want, rtol=1e-3, atol=2e-3)
+        np.testing.assert_array_equal(got.numpy()[row, len(raw):], 0.0)
+        # The channel that holds the tone stays above the others on average.
+        statics = want[:, :40].mean(0)
+        assert statics.max() - np.median(statics) > 0.5
+    # With a noise floor relative to the peak, the gain drops out entirely.
+    floored = SpeechFeatures(sample_rate=8000, normalization="utterance_gain", floor_db=50)
+    np.testing.assert_allclose(floored((4.0 * waves, lengths))[0].numpy(),
+                               floored((waves, lengths))[0].numpy(), atol=1e-3)  # fmt: skip
+
+
 def test_options_change_the_width_and_bad_values_are_named():
     layer = SpeechFeatures(sample_rate=8000, num_mel_bins=20, log_energy=False, delta_order=1)
     assert layer.output_dim == 40

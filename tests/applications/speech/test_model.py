@@ -226,6 +226,31 @@ def test_one_fit_step_with_the_default_optimizer():
     assert isinstance(model.optimizer, keras.optimizers.Adam)
 
 
+def test_weight_averaging_ends_training_on_the_moving_average_of_the_steps():
+    model = _model()
+    model.compile(model.default_optimizer(0.01, ema_momentum=0.6))
+    data = speech_dataset(tone_utterances(12, seed=4), model.encode_transcript, 4)
+    steps = []
+
+    def keep(batch, logs=None):
+        steps.append([w.numpy() for w in model.trainable_weights])
+
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=keep)
+    model.fit(data, epochs=1, callbacks=[record], verbose=0)
+    assert len(steps) == 3
+    # NumPy: the average starts at the first step's weights, then moves 0.4 of
+    # the way to each later step's.
+    average = steps[0]
+    for weights in steps[1:]:
+        average = [0.6 * a + 0.4 * w for a, w in zip(average, weights, strict=True)]
+    final = [w.numpy() for w in model.trainable_weights]
+    for got, want in zip(final, average, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(got, last) for got, last in zip(final, steps[-1], strict=True))
+    with pytest.raises(ValueError, match="ema_momentum=1.0"):
+        model.default_optimizer(ema_momentum=1.0)
+
+
 def test_exported_model_transcribes_and_refuses_bad_input_in_a_fresh_process(trained, tmp_path):
     model, _, _ = trained
     utts = tone_utterances(4, seed=11)

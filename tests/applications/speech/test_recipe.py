@@ -24,7 +24,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
                       f"--workdir={tmp_path / 'run'}", f"--base_dir={tmp_path / 'models'}",
                       "--floor_db=60", "--num_cepstra=30", "--upper_hz=3000",
                       "--normalization=utterance_mean", "--min_learning_rate=1e-4",
-                      "--notensorboard"])  # fmt: skip
+                      "--ema_momentum=0.5", "--notensorboard"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Speech recognizer (cell lstm1997_forget_gate, 1 x 16 units" in out
@@ -34,6 +34,7 @@ def test_trains_evaluates_exports_and_verifies(corpus, tmp_path):
     assert not (run / "tensorboard").exists()
     with open(run / "metrics.json") as f:
         metrics = json.load(f)
+    assert metrics["training"]["config"]["ema_momentum"] == 0.5
     beam = metrics["metrics"]["beam4"]
     assert beam["utterances"] == 20
     # A model that ignores the audio does no better than the best constant
