@@ -63,6 +63,14 @@ def test_paper_net_follows_the_paper():
     assert modern_cell.gradient == "full" and modern_cell.recurrent_input == "cells"
     np.testing.assert_allclose(modern_cell.weights[2].numpy()[:2], [-3.0, -6.0])  # same start
     assert isinstance(modern.optimizer, keras.optimizers.Adam)
+    # Multiplication: the modern setting starts from the adding net's input
+    # gate biases; the paper setting draws them like the other weights.
+    paper5, modern5 = (reproduce.build_model("5", setting, 2, 1, per_step=False, masked=True,
+                                             seed=3) for setting in ("paper", "modern"))
+    biases = [next(layer for layer in m.layers if hasattr(layer, "cell")).cell.weights[2].numpy()
+              for m in (paper5, modern5)]  # fmt: skip
+    np.testing.assert_allclose(biases[1][:2], [-3.0, -6.0])
+    assert np.abs(biases[0][:2]).max() <= 0.1
 
 
 def test_short_training_run_meets_the_criterion():
