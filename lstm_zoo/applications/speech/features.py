@@ -228,16 +228,15 @@ class SpeechFeatures(keras.layers.Layer):
             mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
             groups = self.delta_order + 1
             width = self.output_dim // groups
-            shape = tf.concat([tf.shape(features)[:2], [groups, width]], 0)
             if self.normalization == "utterance_gain":  # one mean per group: the gain
-                mean = tf.reshape(mean, [-1, 1, groups, width])
-                mean = tf.reshape(tf.broadcast_to(tf.reduce_mean(mean, -1, keepdims=True),
-                                                  tf.shape(mean)), [-1, 1, self.output_dim])
+                group_means = tf.reduce_mean(tf.reshape(mean, [-1, 1, groups, width]), -1)
+                mean = tf.repeat(group_means, width, axis=-1)
             centred = (features - mean) * mask
             if self.normalization == "utterance":
                 variance = tf.reduce_sum(tf.square(centred), 1, keepdims=True) / count
                 features = centred * tf.math.rsqrt(variance + 1e-5)
             else:
+                shape = tf.concat([tf.shape(features)[:2], [groups, width]], 0)
                 grouped = tf.reshape(centred, shape)
                 # Each group's variance over its features and the valid frames.
                 variance = tf.reduce_sum(tf.square(grouped), axis=[1, 3], keepdims=True) / (
