@@ -116,12 +116,30 @@ def score_speech(data, fv):
 
     from lstm_zoo.applications.speech import data as speech
     from lstm_zoo.applications.speech import peers
+    from lstm_zoo.applications.speech.equalizer import SpeakerEqualizer
     from lstm_zoo.training import write_json
 
     if not os.path.exists(data):
         return _fail(f"score: no such file or folder: {data}")
+    if fv.equalizer and fv.equalize_to:
+        return _fail("score: give --equalizer or --equalize_to, not both")
+    if fv.equalizer and not os.path.isfile(fv.equalizer):
+        return _fail(f"--equalizer: no such file: {fv.equalizer}")
     utterances = speech.load_speech_folder(data, sample_rate=None)
     speakers = sorted({u.speaker for u in utterances})
+    equalizer = None
+    if fv.equalizer:
+        equalizer = SpeakerEqualizer.load(fv.equalizer)
+    elif fv.equalize_to:
+        missing = sorted(set(fv.equalize_to) - set(speakers))
+        if missing:
+            return _fail(f"--equalize_to: {', '.join(missing)} not in {data} (its speakers: "
+                         f"{', '.join(speakers[:12])})")
+        reference = [u for u in utterances if u.speaker in fv.equalize_to]
+        rates = sorted({u.sample_rate for u in reference})
+        if len(rates) > 1:
+            return _fail(f"--equalize_to: the speakers' recordings are at several rates {rates}")
+        equalizer = SpeakerEqualizer(rates[0]).fit(reference)
     if fv.speakers:
         missing = sorted(set(fv.speakers) - set(speakers))
         if missing:
@@ -129,6 +147,13 @@ def score_speech(data, fv):
                          f"{', '.join(speakers[:12])})")
         utterances = [u for u in utterances if u.speaker in fv.speakers]
         speakers = sorted(set(fv.speakers))
+    if equalizer is not None:
+        try:
+            utterances = equalizer.apply(utterances)
+        except ValueError as error:
+            return _fail(f"--equalizer: {error}")
+        print(f"each speaker equalised to the reference of "
+              f"{fv.equalizer or ', '.join(fv.equalize_to)}", flush=True)
     isolated = (fv.grammar == "word" or fv.grammar == "auto"
                 and all(len(u.transcript.split()) == 1 for u in utterances))  # fmt: skip
     print(f"{len(utterances)} utterances of {len(speakers)} speaker(s) "
@@ -153,7 +178,9 @@ def score_speech(data, fv):
         report = {"data": os.path.abspath(data), "isolated": isolated,
                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
                   "transcripts": [u.transcript for u in utterances],
-                  "paths": [u.path for u in utterances], "results": results}  # fmt: skip
+                  "paths": [u.path for u in utterances], "results": results,
+                  "equalizer": equalizer and {"source": fv.equalizer or fv.equalize_to,
+                                              **equalizer.get_config()}}  # fmt: skip
         os.makedirs(os.path.dirname(os.path.abspath(fv.output)), exist_ok=True)
         write_json(fv.output, report)
         print(f"Scores: {fv.output}")

@@ -153,6 +153,14 @@ def _define_score(fv):
                       "digit word of highest CTC likelihood), or a string of them (PocketSphinx) "
                       "and a free beam search (Keras models). auto: one word where every "
                       "transcript is one word, as in FSDD.", flag_values=fv)  # fmt: skip
+    flags.DEFINE_string("equalizer", None, "Equalise each scored speaker's recordings to the "
+                        "reference of this file (the equalizer.json of `train speech "
+                        "--equalize_speakers`) before every recogniser decodes them.",
+                        flag_values=fv)  # fmt: skip
+    flags.DEFINE_list("equalize_to", None, "Equalise each scored speaker's recordings to the "
+                      "average spectrum of these speakers of DATA (for example a model's "
+                      "training speakers) before every recogniser decodes them.",
+                      flag_values=fv)  # fmt: skip
     flags.DEFINE_integer("beam_width", 8, "Beam width of the Keras models.", lower_bound=1,
                          flag_values=fv)  # fmt: skip
     flags.DEFINE_string("output", None, "Also write the scores (and every transcript) to this "

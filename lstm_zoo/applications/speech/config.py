@@ -84,6 +84,12 @@ class SpeechConfig(AdamPlateauConfig):
                                 "utterance_mean, with one mean per group: the spectrum's shape "
                                 "is kept).",
                                 choices=("utterance", "utterance_mean", "utterance_gain"))
+    equalize_speakers: bool = option(
+        False, "Filter each speaker's audio so that their long-term average spectrum matches "
+        "the training speakers' average (speaker-level channel normalisation, "
+        "`equalizer.SpeakerEqualizer`; saved to WORKDIR/equalizer.json, which `lstm-zoo "
+        "score --equalizer` applies to new speakers).",
+    )  # fmt: skip
     upper_hz: float = option(None, "Highest filterbank edge in Hz (default: half the sample "
                              "rate).", lower=0.0, kind="float")
     ema_momentum: float = option(0.0, "Keep an exponential moving average of the weights with "

@@ -13,10 +13,13 @@ import keras
 
 from lstm_zoo.applications.speech import data as speech
 from lstm_zoo.applications.speech.config import SpeechConfig
+from lstm_zoo.applications.speech.equalizer import SpeakerEqualizer
 from lstm_zoo.applications.speech.metrics import TranscriptionEvaluation
 from lstm_zoo.applications.speech.model import SpeechRecognizer
 from lstm_zoo.training import EpochClock, Run, random_tenth
 
+#: The speaker equaliser's file in the run's folder (with --equalize_speakers).
+EQUALIZER_FILE = "equalizer.json"
 #: The test scores kept in metrics.json and the model card.
 SCORES = ("label_error_rate", "word_error_rate", "sentence_accuracy", "utterances")
 
@@ -115,16 +118,26 @@ def train(config=None, workdir="runs/speech"):
         train_set, test = speech.split_by_speaker(utterances, ["test/"])
     else:
         test, train_set = random_tenth(utterances, config.seed)
+    # Speaker equalisation: the reference is the training speakers' of --data
+    # (the synthesised voices, if any, are equalised to it too).
+    equalizer = SpeakerEqualizer(sample_rate).fit(train_set) if config.equalize_speakers else None
+
+    def equalize(utterances):
+        return equalizer.apply(utterances) if equalizer is not None else utterances
+
+    train_set, test = equalize(train_set), equalize(test)
     synth_test = None
     if extra is not None:  # train on its training voices; its held-out voices are a test set
         extra, synth_test = speech.split_by_speaker(extra, ["test/"])
-        train_set = train_set + extra
+        train_set, synth_test = train_set + equalize(extra), equalize(synth_test)
     if config.festival_utterances:
         manifest = speech.synthesize_festival_digits(config.festival_dir,
                                                      config.festival_utterances, seed=config.seed)
-        train_set = train_set + speech.load_manifest(manifest, sample_rate,
-                                                     on_error=config.on_error)  # fmt: skip
+        festival = speech.load_manifest(manifest, sample_rate, on_error=config.on_error)
+        train_set = train_set + equalize(festival)
         data_name += f" + {config.festival_utterances} Festival utterances"
+    if equalizer is not None:
+        data_name += " (each speaker equalised to the training speakers' average spectrum)"
     # A tenth of the training speakers' utterances for validation.
     valid, train_set = random_tenth(train_set, config.seed + 1)
 
@@ -153,6 +166,8 @@ def train(config=None, workdir="runs/speech"):
                                                 min_lr=config.min_learning_rate, verbose=1)
     callbacks = [clock, TranscriptionEvaluation(model, valid_ds, prefix="val_"), plateau]
     run.fit(model, run.dataset(train_ds), callbacks=callbacks, stateful=[plateau])
+    if equalizer is not None and run.chief:
+        equalizer.save(run.path(EQUALIZER_FILE))
 
     metrics = {}
     results = model.evaluate_beam_widths(test_ds, sorted({1, config.beam_width}))

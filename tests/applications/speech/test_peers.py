@@ -204,3 +204,56 @@ def test_festival_missing_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt-get install festival"):
         speech.synthesize_festival_digits(str(tmp_path), 3)
+
+
+def test_score_command_equalises_each_speaker_to_a_reference(tmp_path):
+    import keras
+
+    from lstm_zoo.applications.speech.equalizer import SpeakerEqualizer
+    from lstm_zoo.applications.speech.model import SpeechRecognizer
+
+    rng = np.random.default_rng(0)
+    utts, names = [], []
+    for speaker, taps in (("flat", [1.0]), ("dull", [1.0, 0.9])):  # two microphones
+        for digit in range(10):
+            tone = np.sin(2 * np.pi * (300 + 150 * digit) * np.arange(3200) / 8000)
+            audio = np.convolve(0.3 * tone + 0.02 * rng.normal(size=3200), taps)[:3200]
+            utts.append(Utterance(audio.astype(np.float32), DIGIT_WORDS[digit], speaker, "",
+                                  8000))  # fmt: skip
+            names.append(f"{digit}_{speaker}_0.wav")
+    folder = str(tmp_path / "fsdd")
+    write_wavs(folder, utts, names=names)
+    model = SpeechRecognizer("digits", sample_rate=8000, num_layers=1, units=8)
+    model.build()
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    out = str(tmp_path / "scores.json")
+    result = run_cli(["score", folder, f"--recognizers={path}", "--speakers=dull",
+                      "--equalize_to=flat", f"--output={out}"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "each speaker equalised to the reference of flat" in result.stdout
+    report = json.load(open(out))
+    loaded = speech.load_fsdd(folder, sample_rate=8000)
+    equalizer = SpeakerEqualizer(8000).fit([u for u in loaded if u.speaker == "flat"])
+    np.testing.assert_allclose(report["equalizer"]["reference"], equalizer.reference)
+    raw = [u for u in loaded if u.speaker == "dull"]
+    dull = equalizer.apply(raw)
+    assert np.abs(dull[0].audio - raw[0].audio).max() > 0.05  # the filter is not a delta
+    model = keras.saving.load_model(path)
+    choices = list(DIGIT_WORDS)
+    assert report["results"][0]["hypotheses"] == model.transcribe([u.audio for u in dull],
+                                                                  choices=choices)
+    # The same reference from a file (what `train speech --equalize_speakers` saves).
+    saved = str(tmp_path / "equalizer.json")
+    equalizer.save(saved)
+    result = run_cli(["score", folder, f"--recognizers={path}", "--speakers=dull",
+                      f"--equalizer={saved}", f"--output={out}"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    again = json.load(open(out))
+    assert again["results"][0]["hypotheses"] == report["results"][0]["hypotheses"]
+    assert again["equalizer"]["source"] == saved
+    for args, message in (([f"--equalizer={saved}", "--equalize_to=flat"], "not both"),
+                          (["--equalizer=/no/such.json"], "--equalizer: no such file"),
+                          (["--equalize_to=bob"], "--equalize_to: bob not in")):  # fmt: skip
+        assert_one_line_error(run_cli(["score", folder, f"--recognizers={path}", *args]),
+                              message)

@@ -117,3 +117,22 @@ def test_added_synthesised_corpus_trains_on_its_training_voices_and_scores_the_o
         metrics = json.load(f)["metrics"]
     assert metrics["synthesized_test_voices"]["utterances"] == 10
     assert metrics["beam8"]["utterances"] == 20
+
+
+def test_equalised_speakers_train_and_save_the_training_speakers_reference(corpus, tmp_path):
+    import numpy as np
+
+    from lstm_zoo.applications.speech import data as speech
+    from lstm_zoo.applications.speech.equalizer import SpeakerEqualizer
+
+    result = run_cli(["train", "speech", f"--data={corpus}", f"--labels={corpus / 'labels.txt'}",
+                      "--sample_rate=8000", "--test_speakers=held", "--units=8", "--num_layers=1",
+                      "--epochs=1", "--batch_size=10", "--equalize_speakers", "--noexport",
+                      f"--workdir={tmp_path / 'run'}", "--notensorboard"])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "each speaker equalised to the training speakers' average spectrum" in result.stdout
+    saved = SpeakerEqualizer.load(str(tmp_path / "run" / "equalizer.json"))
+    seen = [u for u in speech.load_speech_folder(str(corpus), 8000) if u.speaker == "seen"]
+    np.testing.assert_allclose(saved.reference, SpeakerEqualizer(8000).fit(seen).reference)
+    with open(tmp_path / "run" / "metrics.json") as f:
+        assert json.load(f)["training"]["config"]["equalize_speakers"] is True
