@@ -129,7 +129,11 @@ def score_speech(data, fv):
     speakers = sorted({u.speaker for u in utterances})
     equalizer = None
     if fv.equalizer:
-        equalizer = SpeakerEqualizer.load(fv.equalizer)
+        try:
+            equalizer = SpeakerEqualizer.load(fv.equalizer)
+        except (ValueError, TypeError) as error:  # not JSON, or not an equaliser's
+            return _fail(f"--equalizer: {fv.equalizer} is not an equalizer.json of "
+                         f"`train speech --equalize_speakers` ({error})")  # fmt: skip
     elif fv.equalize_to:
         missing = sorted(set(fv.equalize_to) - set(speakers))
         if missing:
@@ -151,7 +155,7 @@ def score_speech(data, fv):
         try:
             utterances = equalizer.apply(utterances)
         except ValueError as error:
-            return _fail(f"--equalizer: {error}")
+            return _fail(f"--{'equalizer' if fv.equalizer else 'equalize_to'}: {error}")
         print(f"each speaker equalised to the reference of "
               f"{fv.equalizer or ', '.join(fv.equalize_to)}", flush=True)
     isolated = (fv.grammar == "word" or fv.grammar == "auto"

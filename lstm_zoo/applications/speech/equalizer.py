@@ -94,6 +94,7 @@ class SpeakerEqualizer:
 
     @property
     def num_bins(self):
+        """Frequency bins of a spectrum: `fft_length // 2 + 1`."""
         return self.fft_length // 2 + 1
 
     @property
@@ -163,6 +164,8 @@ class SpeakerEqualizer:
         """
         from scipy.signal import fftconvolve
 
+        if self.reference is None:
+            raise ValueError("This SpeakerEqualizer has no reference: call fit() first")
         out = list(utterances)
         for indices in _by_speaker(utterances, indices=True).values():
             for u in (utterances[i] for i in indices):

@@ -254,6 +254,7 @@ def test_score_command_equalises_each_speaker_to_a_reference(tmp_path):
     assert again["equalizer"]["source"] == saved
     for args, message in (([f"--equalizer={saved}", "--equalize_to=flat"], "not both"),
                           (["--equalizer=/no/such.json"], "--equalizer: no such file"),
+                          ([f"--equalizer={out}"], "is not an equalizer.json"),
                           (["--equalize_to=bob"], "--equalize_to: bob not in")):  # fmt: skip
         assert_one_line_error(run_cli(["score", folder, f"--recognizers={path}", *args]),
                               message)
