@@ -127,6 +127,11 @@ def score_speech(data, fv):
         return _fail(f"--equalizer: no such file: {fv.equalizer}")
     utterances = speech.load_speech_folder(data, sample_rate=None)
     speakers = sorted({u.speaker for u in utterances})
+    for flag, wanted in (("equalize_to", fv.equalize_to), ("speakers", fv.speakers)):
+        missing = sorted(set(wanted or ()) - set(speakers))
+        if missing:
+            return _fail(f"--{flag}: {', '.join(missing)} not in {data} (its speakers: "
+                         f"{', '.join(speakers[:12])})")
     equalizer = None
     if fv.equalizer:
         try:
@@ -135,20 +140,12 @@ def score_speech(data, fv):
             return _fail(f"--equalizer: {fv.equalizer} is not an equalizer.json of "
                          f"`train speech --equalize_speakers` ({error})")  # fmt: skip
     elif fv.equalize_to:
-        missing = sorted(set(fv.equalize_to) - set(speakers))
-        if missing:
-            return _fail(f"--equalize_to: {', '.join(missing)} not in {data} (its speakers: "
-                         f"{', '.join(speakers[:12])})")
         reference = [u for u in utterances if u.speaker in fv.equalize_to]
         rates = sorted({u.sample_rate for u in reference})
         if len(rates) > 1:
             return _fail(f"--equalize_to: the speakers' recordings are at several rates {rates}")
         equalizer = SpeakerEqualizer(rates[0]).fit(reference)
     if fv.speakers:
-        missing = sorted(set(fv.speakers) - set(speakers))
-        if missing:
-            return _fail(f"--speakers: {', '.join(missing)} not in {data} (its speakers: "
-                         f"{', '.join(speakers[:12])})")
         utterances = [u for u in utterances if u.speaker in fv.speakers]
         speakers = sorted(set(fv.speakers))
     if equalizer is not None:
