@@ -106,8 +106,9 @@ def _define_reproduce(fv):
                   flag_values=fv)  # fmt: skip
     d.DEFINE_list("settings", ["paper", "modern"], "Settings to run: paper (the appendix A.1 "
                   "rule, one update per sequence), modern, and the side variants "
-                  "paper_online (every weight changed at every step) and paper_eq16 "
-                  "(eq. 16's error).", flag_values=fv)  # fmt: skip
+                  "paper_online (every weight changed at every step), paper_eq16 "
+                  "(eq. 16's error) and paper_cells (only the cell outputs fed back, not the "
+                  "gate activations).", flag_values=fv)  # fmt: skip
     d.DEFINE_integer("trials", 3, "Trials per experiment and setting.", lower_bound=1,
                      flag_values=fv)
     d.DEFINE_integer("seed", 0, "Seed of the first trial.", flag_values=fv)

@@ -63,6 +63,12 @@ def test_paper_net_follows_the_paper():
     assert modern_cell.gradient == "full" and modern_cell.recurrent_input == "cells"
     np.testing.assert_allclose(modern_cell.weights[2].numpy()[:2], [-3.0, -6.0])  # same start
     assert isinstance(modern.optimizer, keras.optimizers.Adam)
+    # paper_cells: the paper's net and rule, only the cell outputs fed back.
+    cells = reproduce.build_model("4", "paper_cells", 2, 1, per_step=False, masked=True, seed=3)
+    cells_cell = next(layer for layer in cells.layers if hasattr(layer, "cell")).cell
+    assert cells_cell.recurrent_input == "cells" and cells_cell.gradient == "truncated"
+    # 8 units (4 cell inputs, 4 gates) lose their 4 weights from the gate activations.
+    assert reproduce.count_weights(cells) == 93 - 8 * 4
     # Multiplication: the modern setting starts from the adding net's input
     # gate biases; the paper setting draws them like the other weights.
     paper5, modern5 = (reproduce.build_model("5", setting, 2, 1, per_step=False, masked=True,
