@@ -2,14 +2,16 @@
 sequences, before any training (`results/reproduction.md`, notes on 2c).
 
     python results/reproduction/state_drift.py 2c paper paper_cells
+    python results/reproduction/state_drift.py 2c/p=1000/q=1000 paper paper_cells
 
 For each setting and each trial seed 0-9 (the seeds `lstm-zoo reproduce
---seed=0` gives its trials 0-9) it prints the mean and spread of every cell's
+--seed=0` gives its trials 0-9) it records the mean and spread of every cell's
 state s(T) at the last step of 50 task sequences, and the mean of
 h'(s(T)) = 2 sigma(s) (1 - sigma(s)), the factor every error reaching the
 cell is scaled by (0.5 at s = 0). It runs the trial's own `LSTM1997` layer
 (a copy returning its states) and writes the numbers to
-`results/reproduction/state_drift_EXPERIMENT.json`.
+`results/reproduction/state_drift_EXPERIMENT.json` (`2c_p1000_q1000` for
+`2c/p=1000/q=1000`).
 """
 
 import json
@@ -26,6 +28,7 @@ from lstm_zoo.layers import LSTM1997  # noqa: E402
 
 
 def final_states(experiment, setting, seed, x):
+    experiment, _ = reproduce.parse_experiment(experiment)
     per_step = paper_tasks.TASKS[experiment].per_step
     model = reproduce.build_model(experiment, setting, x.shape[-1], 1, per_step,
                                   experiment not in ("2a", "2b"), seed)  # fmt: skip
@@ -44,19 +47,21 @@ def _round(values, digits):
 
 
 def main(experiment, settings):
-    x, _, *_ = paper_tasks.generate(experiment, 50, 5)
+    name, params = reproduce.parse_experiment(experiment)
+    x, _, *_ = paper_tasks.generate(name, 50, 5, **params)
     out = {}
     for setting in settings:
         rows = []
         for seed in range(10):
             s = final_states(experiment, setting, seed, x)
-            sig = 1 / (1 + np.exp(-s))
+            sig = 1 / (1 + np.exp(-np.clip(s, -60.0, 60.0)))
             rows.append({"seed": seed, "mean_s": _round(s.mean(0), 2),
                          "std_s": _round(s.std(0), 2),
                          "mean_h_prime": _round((2 * sig * (1 - sig)).mean(0), 4)})  # fmt: skip
             print(experiment, setting, {k: v for k, v in rows[-1].items() if k != 'std_s'})
         out[setting] = rows
-    path = os.path.join(os.path.dirname(__file__), f"state_drift_{experiment}.json")
+    stem = experiment.replace("/", "_").replace("=", "")
+    path = os.path.join(os.path.dirname(__file__), f"state_drift_{stem}.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
 
