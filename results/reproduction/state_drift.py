@@ -28,7 +28,8 @@ from lstm_zoo.layers import LSTM1997  # noqa: E402
 
 
 def final_states(experiment, setting, seed, x):
-    experiment, _ = reproduce.parse_experiment(experiment)
+    """s(T) of trial `seed`'s untrained net in `setting` on `x`; `experiment`
+    is the bare id ("2c"), its parameters being already in `x`."""
     per_step = paper_tasks.TASKS[experiment].per_step
     model = reproduce.build_model(experiment, setting, x.shape[-1], 1, per_step,
                                   experiment not in ("2a", "2b"), seed)  # fmt: skip
@@ -53,7 +54,7 @@ def main(experiment, settings):
     for setting in settings:
         rows = []
         for seed in range(10):
-            s = final_states(experiment, setting, seed, x)
+            s = final_states(name, setting, seed, x)
             sig = 1 / (1 + np.exp(-np.clip(s, -60.0, 60.0)))
             rows.append({"seed": seed, "mean_s": _round(s.mean(0), 2),
                          "std_s": _round(s.std(0), 2),
