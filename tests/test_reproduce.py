@@ -202,6 +202,7 @@ def test_no_two_weight_tensors_share_their_draws(experiment, inputs_dim, outputs
 # The paper's table 10 ("w"), independent of `reproduce.EXPERIMENTS`.
 PAPER_WEIGHTS = [("1", {}, 276), ("2a", {}, 10_504), ("2b", {}, 10_504), ("2c", {}, 664),
                  ("2c", {"p": 1000, "q": 1000}, 6064), ("2c", {"p": 50, "q": 1000}, 364),
+                 ("2c", {"p": 50, "q": 50}, 364), ("2c", {"p": 200, "q": 200}, 1264),
                  ("3a", {}, 102), ("3b", {}, 102), ("3c", {}, 102), ("4", {}, 93),
                  ("4", {"T": 1000}, 93), ("5", {}, 93), ("6a", {}, 156),
                  ("6b", {}, 308)]  # fmt: skip
