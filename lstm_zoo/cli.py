@@ -102,9 +102,11 @@ def reproduce_experiments(fv, argv):
         budgets = None
     command = "lstm-zoo " + " ".join(argv[1:])
     if not fv.report_only:
+        reproduce.check_first_trial(fv.first_trial, fv.trials)  # before recording the command
         reproduce.record_command(fv.output_dir, command)
         reproduce.run(experiments, fv.settings, fv.trials, fv.seed, fv.budget, fv.output_dir,
-                      budgets, save_models=fv.save_models)  # fmt: skip
+                      budgets, save_models=fv.save_models,
+                      first_trial=fv.first_trial)  # fmt: skip
     reproduce.write_report(fv.output_dir, report, command)
     print(f"Report: {report}")
     return 0

@@ -618,8 +618,22 @@ def read_trials(path):
         return list(csv.DictReader(f))
 
 
+def check_first_trial(first_trial, trials):
+    """`first_trial` as an int, checked to be a trial of `trials`.
+
+    Raises:
+        ValueError: unless 0 <= first_trial < trials.
+    """
+    if not 0 <= int(first_trial) < trials:
+        raise ValueError(
+            f"Argument `first_trial` must be in [0, trials - 1] = [0, {trials - 1}]; "
+            f"received: first_trial={first_trial!r}"
+        )
+    return int(first_trial)
+
+
 def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
-        output_dir="reproduction", budgets=None, save_models=None):  # fmt: skip
+        output_dir="reproduction", budgets=None, save_models=None, first_trial=0):  # fmt: skip
     """Runs the reproduction, skipping trials already in `output_dir/trials.csv`.
 
     Args:
@@ -636,11 +650,18 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         budgets: Optional list of per-experiment budgets overriding `budget`.
         save_models: A folder to keep each trained trial's model in
             (`EXPERIMENT_PARAMS_SETTING_TRIAL.keras`), or `None`.
+        first_trial: Run only trials `first_trial` to `trials - 1` (default
+            0, all): processes started with different ranges share a row's
+            trials without running one twice.
 
     Returns:
         The list of all rows of `trials.csv` after the run.
+
+    Raises:
+        ValueError: for a bad setting, trial count or `first_trial`.
     """
     trials = positive_int("trials", trials)
+    first_trial = check_first_trial(first_trial, trials)
     for setting in settings:
         one_of("settings", setting, SETTINGS)
     os.makedirs(os.path.join(output_dir, "curves"), exist_ok=True)
@@ -652,12 +673,13 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
     for index, (experiment, params) in enumerate(experiments):
         limit = budgets[index] if budgets else budget or EXPERIMENTS[experiment].budget
         for setting in settings:
-            for trial in range(trials):
+            for trial in range(first_trial, trials):
                 if (experiment, params_key(params), setting, trial) not in done:
                     plan.append((experiment, params, setting, trial, positive_int("budget", limit)))
-    if len(plan) < len(experiments) * len(settings) * trials:
-        logging.info("%s: %d trials already done, %d to run", path,
-                     len(experiments) * len(settings) * trials - len(plan), len(plan))  # fmt: skip
+    planned = len(experiments) * len(settings) * (trials - first_trial)
+    if len(plan) < planned:
+        logging.info("%s: %d trials already done, %d to run", path, planned - len(plan),
+                     len(plan))  # fmt: skip
     for number, (experiment, params, setting, trial, limit) in enumerate(plan, 1):
         label = (f"[{number}/{len(plan)}] exp {experiment} {params_key(params)} {setting} "
                  f"trial {trial + 1}/{trials}")  # fmt: skip
@@ -713,8 +735,11 @@ def summarize(rows):
     order = list(EXPERIMENTS)
     summary = []
     def key(item):
+        # Parameters in numeric order (p=50 before p=100), the default's spelt out.
         experiment, params, setting = item[0]
-        return order.index(experiment), params, SETTINGS.index(setting)
+        pairs = (params or _default_params(experiment)).split(",")
+        numbers = tuple((k, float(v)) for k, _, v in (p.partition("=") for p in pairs if p))
+        return order.index(experiment), numbers, SETTINGS.index(setting)
 
     for (experiment, params, setting), group in sorted(groups.items(), key=key):
         solved = [int(r["sequences"]) for r in group if r["solved"] == "True"]

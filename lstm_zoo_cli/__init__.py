@@ -111,6 +111,9 @@ def _define_reproduce(fv):
                   "gate activations).", flag_values=fv)  # fmt: skip
     d.DEFINE_integer("trials", 3, "Trials per experiment and setting.", lower_bound=1,
                      flag_values=fv)
+    d.DEFINE_integer("first_trial", 0, "Run only the trials from this index on (to share a "
+                     "row's trials between processes, e.g. --trials=3 --first_trial=2 runs "
+                     "the third alone).", lower_bound=0, flag_values=fv)  # fmt: skip
     d.DEFINE_integer("seed", 0, "Seed of the first trial.", flag_values=fv)
     d.DEFINE_integer("budget", None, "Most training sequences per trial (default: per "
                      "experiment).", lower_bound=1, flag_values=fv)  # fmt: skip

@@ -103,6 +103,29 @@ def _fake_trial(calls):
     return run_trial
 
 
+def test_summary_orders_parameters_by_number():
+    rows = [{"experiment": "2c", "params": params, "setting": "paper", "trial": "0",
+             "solved": "False", "sequences": "", "first_stage": "", "budget": "10",
+             "test_wrong": "1.0", "test_mse": "0.25", "weights": "1", "seconds": "1"}
+            for params in ("p=1000,q=1000", "", "p=50,q=50", "p=200,q=200")]  # fmt: skip
+    # "" is the default, p = q = 100: between 50 and 200, not first.
+    order = [s["params"] for s in reproduce.summarize(rows)]
+    assert order == ["p=50,q=50", "", "p=200,q=200", "p=1000,q=1000"]
+
+
+def test_first_trial_splits_a_rows_trials(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(reproduce, "run_trial", _fake_trial(calls))
+    out = str(tmp_path / "out")
+    reproduce.run([("4", {})], ["paper"], trials=3, output_dir=out, first_trial=2)
+    assert [c[2] for c in calls] == [2]
+    rows = reproduce.run([("4", {})], ["paper"], trials=3, output_dir=out)
+    assert [c[2] for c in calls] == [2, 0, 1]  # trial 2 is not run again
+    assert sorted(int(r["trial"]) for r in rows) == [0, 1, 2]
+    with pytest.raises(ValueError, match="first_trial=3"):
+        reproduce.run([("4", {})], ["paper"], trials=3, output_dir=out, first_trial=3)
+
+
 def test_run_resumes_and_reports(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(reproduce, "run_trial", _fake_trial(calls))
