@@ -126,6 +126,24 @@ def embedded_reber(num_strings, seed=0, exclude=()):
     return inputs, targets, lengths, legal_next
 
 
+def legal_steps(predictions, legal):
+    """Per step, whether the most active outputs are exactly the legal next
+    symbols (the k most active ones when k symbols are legal).
+
+    Args:
+        predictions: `(N, T, 7)` outputs of the net.
+        legal: `(N, T, 7)` legal next symbols from `embedded_reber`.
+
+    Returns:
+        A boolean array `(N, T)` (padding steps, with no legal symbol, are `False`).
+    """
+    predictions = np.asarray(predictions)
+    legal = np.asarray(legal) > 0
+    lowest_legal = np.where(legal, predictions, np.inf).min(axis=-1)
+    highest_illegal = np.where(legal, -np.inf, predictions).max(axis=-1)
+    return lowest_legal > highest_illegal
+
+
 def legal_predictions(predictions, legal, lengths):
     """The paper's success test: per string, whether at every step the most
     active outputs are exactly the legal next symbols (the k most active ones
@@ -139,10 +157,6 @@ def legal_predictions(predictions, legal, lengths):
     Returns:
         A boolean array `(N,)`.
     """
-    predictions = np.asarray(predictions)
-    legal = np.asarray(legal) > 0
-    lowest_legal = np.where(legal, predictions, np.inf).min(axis=-1)
-    highest_illegal = np.where(legal, -np.inf, predictions).max(axis=-1)
-    step_ok = lowest_legal > highest_illegal
-    valid = np.arange(predictions.shape[1])[None, :] < np.asarray(lengths)[:, None]
+    step_ok = legal_steps(predictions, legal)
+    valid = np.arange(step_ok.shape[1])[None, :] < np.asarray(lengths)[:, None]
     return np.all(step_ok | ~valid, axis=1)

@@ -9,7 +9,7 @@ Builds trial N's net exactly as `lstm-zoo reproduce --settings=paper` does
 (`PaperLearningRule`, one update per string) on the trial's 256 training
 strings picked at random, and after each chunk of strings judges 512 fresh
 strings: the fraction of strings and of steps predicted correctly
-(`reber.legal_predictions`'s rule), the long-lag step alone (input: the inner
+(`reber.legal_steps`), the long-lag step alone (input: the inner
 string's E; target: the outer T or P), and each cell's largest |s(T)| over
 the strings. Writes `results/reproduction/reber_trace_N.json` (with the
 learning rate in the name when it is not the paper's).
@@ -22,6 +22,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
+from state_drift import last_cell_states  # noqa: E402  (this folder's script)
 
 from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.datasets import reber  # noqa: E402
@@ -33,17 +34,11 @@ CHUNKS = [500] * 4 + [1000] * 8 + [5000] * 8  # 50,000 strings
 
 def judge(model, layer, x, lengths, legal):
     """Fractions correct (strings, steps, long-lag step) and max |s(T)| per cell."""
-    p = model.predict(x, verbose=0)
-    is_legal = legal > 0
-    ok = np.where(is_legal, p, np.inf).min(-1) > np.where(is_legal, -np.inf, p).max(-1)
+    ok = reber.legal_steps(model.predict(x, verbose=0), legal)
     valid = np.arange(x.shape[1])[None] < lengths[:, None]
     # Input at step lengths - 2 is the inner string's E; its target the outer T/P.
     long_lag = ok[np.arange(len(x)), lengths - 2]
-    twin = LSTM1997.from_config({**layer.get_config(), "return_state": True,
-                                 "return_sequences": False})  # fmt: skip
-    twin.build(x.shape)
-    twin.set_weights(layer.get_weights())
-    s = np.asarray(twin(x, mask=np.any(x != 0, axis=-1))[2])
+    s = last_cell_states(layer, x, np.any(x != 0, axis=-1))
     return {"strings_ok": float(np.all(ok | ~valid, axis=1).mean()),
             "steps_ok": float(ok[valid].mean()), "long_lag_ok": float(long_lag.mean()),
             "max_abs_s": [round(float(v), 1) for v in np.abs(s).max(axis=0)]}  # fmt: skip

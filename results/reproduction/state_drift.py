@@ -27,6 +27,16 @@ from lstm_zoo.datasets import paper_tasks  # noqa: E402
 from lstm_zoo.layers import LSTM1997  # noqa: E402
 
 
+def last_cell_states(layer, x, mask=None):
+    """s(T) of an `LSTM1997` layer on `x`: a copy of it that returns its states."""
+    config = {**layer.get_config(), "return_state": True, "return_sequences": False}
+    twin = LSTM1997.from_config(config)
+    twin.build(x.shape)
+    twin.set_weights(layer.get_weights())
+    _, *states = twin(x, mask=mask)
+    return np.asarray(states[1])  # states: [h, s, (gate activations)]
+
+
 def final_states(experiment, setting, seed, x):
     """s(T) of trial `seed`'s untrained net in `setting` on `x`; `experiment`
     is the bare id ("2c"), its parameters being already in `x`."""
@@ -34,13 +44,8 @@ def final_states(experiment, setting, seed, x):
     model = reproduce.build_model(experiment, setting, x.shape[-1], 1, per_step,
                                   experiment not in ("2a", "2b"), seed)  # fmt: skip
     layer = next(layer for layer in model.layers if isinstance(layer, LSTM1997))
-    config = {**layer.get_config(), "return_state": True, "return_sequences": False}
-    twin = LSTM1997.from_config(config)
-    twin.build(x.shape)
-    twin.set_weights(layer.get_weights())
     mask = np.any(x != 0, axis=-1) if experiment not in ("2a", "2b") else None
-    _, *states = twin(x, mask=mask)
-    return np.asarray(states[1])  # states: [h, s, (gate activations)]; s(T)
+    return last_cell_states(layer, x, mask)
 
 
 def _round(values, digits):

@@ -63,6 +63,8 @@ def test_reber_arrays_and_legal_predictions():
     broken[0, step] = 1.0 - legal[0, step]
     correct = reber.legal_predictions(broken, legal, lengths)
     assert not correct[0] and correct[1:].all()
+    steps = reber.legal_steps(broken, legal)  # the same test, step by step
+    assert not steps[0, step] and steps[0, :step].all() and steps[1:, 0].all()
     padded = predictions.copy()
     padded[:, -1] = 5.0  # garbage on padding steps is ignored
     short = lengths < x.shape[1]
