@@ -21,6 +21,10 @@
 - `"paper_cells"`: the paper setting with a net of the "F" rows that feeds
   back only the cell outputs, not the gate activations (a diagnosis of state
   drift; its weight counts are not the paper's).
+- `"paper_caption"`: the paper setting with h and g as table 10's caption
+  defines its "h1" and "g2" (h a sigmoid in [-2, 2], g one in [-1, 1]), not
+  as appendix A.1 does (h in [-1, 1], g in [-2, 2]); the rows with "id" and
+  "g1" (2a, 2b) are the same in both readings.
 - `"modern"`: the same task, blocks, biases and start trained with today's
   habits: only the cell outputs fed back, full backpropagation through time,
   Adam on the mean squared error, one sequence per step.
@@ -60,12 +64,18 @@ PAPER_SETTINGS = {
     "paper_online": ("step", "eq19"),
     "paper_eq16": ("sequence", "eq16"),
     "paper_cells": ("sequence", "eq19"),
+    "paper_caption": ("sequence", "eq19"),
 }
 #: Side settings that keep the paper's rule but change its net: `paper_cells`
 #: feeds back only the cell outputs, not the gate activations (the table's "F"
 #: feeds back both; the gates' activations, about 0.5 at the start, then act
 #: as bias inputs and make the cell states drift, `results/reproduction.md`).
 CELL_FEEDBACK_ONLY = ("paper_cells",)
+#: Side settings that read h and g as table 10's caption defines "h1" (a
+#: sigmoid in [-2, 2]) and "g2" (in [-1, 1]); appendix A.1, which the paper
+#: setting follows, gives h the range [-1, 1] and g [-2, 2].
+CAPTION_ACTIVATIONS = ("paper_caption",)
+_CAPTION = {"paper_h": "paper_g", "paper_g": "paper_h"}
 SETTINGS = (*PAPER_SETTINGS, "modern")
 DEFAULT_SETTINGS = ("paper", "modern")
 TEST_SEQUENCES = 2560
@@ -251,6 +261,11 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
         input_gate_bias = spec.modern_input_gate_bias or input_gate_bias
     if (not paper or setting in CELL_FEEDBACK_ONLY) and recurrent == "cells_and_gates":
         recurrent = "cells"
+    activation, cell_input_activation = spec.activation, spec.cell_input_activation
+    if setting in CAPTION_ACTIVATIONS:
+        # h1 and g2 swap their ranges; "id" and "g1" (2a, 2b) stay.
+        activation = _CAPTION.get(activation, activation)
+        cell_input_activation = _CAPTION.get(cell_input_activation, cell_input_activation)
     cell_kwargs = {
         "kernel_initializer": uniform(0),
         "recurrent_initializer": uniform(1),
@@ -261,8 +276,8 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
         "cell_input_bias": spec.bias != "gates",
         "output_gate": spec.output_gate,
         "recurrent_input": recurrent,
-        "activation": spec.activation,
-        "cell_input_activation": spec.cell_input_activation,
+        "activation": activation,
+        "cell_input_activation": cell_input_activation,
         "gradient": "truncated" if paper else "full",
     }
     dense_kwargs = {"kernel_initializer": uniform(3), "bias_initializer": uniform(4),
@@ -641,7 +656,8 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         settings: Settings to run: `"paper"`, `"modern"` (default both), and
             the paper setting's side variants `"paper_online"` (every weight
             changed at every step), `"paper_eq16"` (eq. 16's error, twice
-            eq. 19's) and `"paper_cells"` (only the cell outputs fed back).
+            eq. 19's), `"paper_cells"` (only the cell outputs fed back) and
+            `"paper_caption"` (h and g as table 10's caption defines them).
         trials: Trials per experiment and setting (>= 1).
         seed: Base seed; trial k of a run with seed s uses seed 1000 s + k.
         budget: Most training sequences per trial for every experiment, or
@@ -801,7 +817,8 @@ def write_report(output_dir, report_path, command):
         "`paper_online` and `paper_eq16` change one of those two choices (with one",
         "target at the sequence end, on-line and per-sequence are the same algorithm);",
         "`paper_cells` feeds back the cell outputs only, not the gate activations",
-        "(a diagnosis: not the paper's weight counts);",
+        "(a diagnosis: not the paper's weight counts); `paper_caption` reads h and g",
+        "as table 10's caption defines them (h in [-2, 2], g in [-1, 1]);",
         "`modern` is Adam, the full",
         "gradient and one sequence per step on the same blocks (5: the adding net's",
         "input gate biases, -3 and -6). Criteria: the paper's",

@@ -107,8 +107,9 @@ def _define_reproduce(fv):
     d.DEFINE_list("settings", ["paper", "modern"], "Settings to run: paper (the appendix A.1 "
                   "rule, one update per sequence), modern, and the side variants "
                   "paper_online (every weight changed at every step), paper_eq16 "
-                  "(eq. 16's error) and paper_cells (only the cell outputs fed back, not the "
-                  "gate activations).", flag_values=fv)  # fmt: skip
+                  "(eq. 16's error), paper_cells (only the cell outputs fed back, not the "
+                  "gate activations) and paper_caption (h and g as table 10's caption "
+                  "defines them).", flag_values=fv)  # fmt: skip
     d.DEFINE_integer("trials", 3, "Trials per experiment and setting.", lower_bound=1,
                      flag_values=fv)
     d.DEFINE_integer("first_trial", 0, "Run only the trials from this index on (to share a "

@@ -69,6 +69,26 @@ def test_paper_net_follows_the_paper():
     assert cells_cell.recurrent_input == "cells" and cells_cell.gradient == "truncated"
     # 8 units (4 cell inputs, 4 gates) lose their 4 weights from the gate activations.
     assert reproduce.count_weights(cells) == 93 - 8 * 4
+    # paper_caption: table 10's caption ranges, h in [-2, 2] and g in [-1, 1];
+    # the same net and draws otherwise.
+    caption = reproduce.build_model("4", "paper_caption", 2, 1, per_step=False, masked=True,
+                                    seed=3)  # fmt: skip
+    caption_cell = next(layer for layer in caption.layers if hasattr(layer, "cell")).cell
+    probe = np.array([-50.0, 0.0, 50.0], "float32")
+    for function, low_high in ((cell.activation, 1.0), (cell.cell_input_activation, 2.0),
+                               (caption_cell.activation, 2.0),
+                               (caption_cell.cell_input_activation, 1.0)):  # fmt: skip
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(function(probe)),
+                                   [-low_high, 0.0, low_high], atol=1e-6)  # fmt: skip
+    assert reproduce.count_weights(caption) == 93
+    for ours, theirs in zip(cell.weights, caption_cell.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    # 2a's "id" and "g1" read the same in both.
+    long_lag = [next(layer for layer in m.layers if hasattr(layer, "cell")).cell
+                for m in (reproduce.build_model("2a", s, 11, 11, per_step=True, masked=False,
+                                                seed=3) for s in ("paper", "paper_caption"))]
+    assert [(c.activation.__name__, c.cell_input_activation.__name__) for c in long_lag] == [
+        ("linear", "sigmoid"), ("linear", "sigmoid")]
     # Multiplication: the modern setting starts from the adding net's input
     # gate biases; the paper setting draws them like the other weights.
     paper5, modern5 = (reproduce.build_model("5", setting, 2, 1, per_step=False, masked=True,

@@ -3,12 +3,14 @@ sequences, before any training (`results/reproduction.md`, notes on 2c).
 
     python results/reproduction/state_drift.py 2c paper paper_cells
     python results/reproduction/state_drift.py 2c/p=1000/q=1000 paper paper_cells
+    python results/reproduction/state_drift.py 2c paper paper_cells paper_caption
 
 For each setting and each trial seed 0-9 (the seeds `lstm-zoo reproduce
 --seed=0` gives its trials 0-9) it records the mean and spread of every cell's
 state s(T) at the last step of 50 task sequences, and the mean of
 h'(s(T)) = 2 sigma(s) (1 - sigma(s)), the factor every error reaching the
-cell is scaled by (0.5 at s = 0). It runs the trial's own `LSTM1997` layer
+cell is scaled by (0.5 at s = 0; `paper_caption`'s h in [-2, 2] has twice
+that slope, 4 sigma(s) (1 - sigma(s))). It runs the trial's own `LSTM1997` layer
 (a copy returning its states) and writes the numbers to
 `results/reproduction/state_drift_EXPERIMENT.json` (`2c_p1000_q1000` for
 `2c/p=1000/q=1000`).
@@ -61,9 +63,10 @@ def main(experiment, settings):
         for seed in range(10):
             s = final_states(name, setting, seed, x)
             sig = 1 / (1 + np.exp(-np.clip(s, -60.0, 60.0)))
+            slope = 4 if setting in reproduce.CAPTION_ACTIVATIONS else 2  # h's range / 2
             rows.append({"seed": seed, "mean_s": _round(s.mean(0), 2),
                          "std_s": _round(s.std(0), 2),
-                         "mean_h_prime": _round((2 * sig * (1 - sig)).mean(0), 4)})  # fmt: skip
+                         "mean_h_prime": _round((slope * sig * (1 - sig)).mean(0), 4)})  # fmt: skip
             print(experiment, setting, {k: v for k, v in rows[-1].items() if k != 'std_s'})
         out[setting] = rows
     stem = experiment.replace("/", "_").replace("=", "")
