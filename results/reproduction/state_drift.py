@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.datasets import paper_tasks  # noqa: E402
 from lstm_zoo.layers import LSTM1997  # noqa: E402
+from lstm_zoo.paper_learning import _derivative  # noqa: E402
 
 
 def last_cell_states(layer, x, mask=None):
@@ -40,14 +41,16 @@ def last_cell_states(layer, x, mask=None):
 
 
 def final_states(experiment, setting, seed, x):
-    """s(T) of trial `seed`'s untrained net in `setting` on `x`; `experiment`
-    is the bare id ("2c"), its parameters being already in `x`."""
+    """s(T) of trial `seed`'s untrained net in `setting` on `x`, and h' of
+    that net's cells (`paper_learning`'s derivative of the layer's own h);
+    `experiment` is the bare id ("2c"), its parameters being already in `x`."""
     per_step = paper_tasks.TASKS[experiment].per_step
     model = reproduce.build_model(experiment, setting, x.shape[-1], 1, per_step,
                                   experiment not in ("2a", "2b"), seed)  # fmt: skip
     layer = next(layer for layer in model.layers if isinstance(layer, LSTM1997))
     mask = np.any(x != 0, axis=-1) if experiment not in ("2a", "2b") else None
-    return last_cell_states(layer, x, mask)
+    _, h_prime = _derivative(layer.cell.activation)
+    return last_cell_states(layer, x, mask), h_prime
 
 
 def _round(values, digits):
@@ -61,12 +64,10 @@ def main(experiment, settings):
     for setting in settings:
         rows = []
         for seed in range(10):
-            s = final_states(name, setting, seed, x)
-            sig = 1 / (1 + np.exp(-np.clip(s, -60.0, 60.0)))
-            slope = 4 if setting in reproduce.CAPTION_ACTIVATIONS else 2  # h's range / 2
+            s, h_prime = final_states(name, setting, seed, x)
             rows.append({"seed": seed, "mean_s": _round(s.mean(0), 2),
                          "std_s": _round(s.std(0), 2),
-                         "mean_h_prime": _round((slope * sig * (1 - sig)).mean(0), 4)})  # fmt: skip
+                         "mean_h_prime": _round(np.asarray(h_prime(s)).mean(0), 4)})  # fmt: skip
             print(experiment, setting, {k: v for k, v in rows[-1].items() if k != 'std_s'})
         out[setting] = rows
     stem = experiment.replace("/", "_").replace("=", "")
