@@ -176,7 +176,9 @@ EXPERIMENTS = {
     # target's mean (MSE 0.0486) in 3 of 3 trials in batches of 32, and in 1
     # of 2 one sequence at a time.
     "5": Experiment("5", 2, 2, 0.1, 0.1, None, None, "all", 800_000,
-                    {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)"}, {"T=100": 93},
+                    {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)",
+                     "T=100,n_seq=13": "1,273,000 (14/2560 wrong, MSE 0.0139)"},
+                    {"T=100": 93, "T=100,n_seq=13": 93},
                     modern_input_gate_bias=(-3.0, -6.0)),
     "6a": Experiment("6a", 2, 2, 0.5, 0.1, (-2.0, -4.0), None, "all", 200_000,
                      {"": "31,390"}, {"": 156}),
@@ -188,6 +190,12 @@ EXPERIMENTS = {
 #: trains on its noisy targets (column 0) and is judged against their
 #: expectation (column 1, from `paper_tasks.generate(..., expected=True)`).
 JUDGED_COLUMN = {"3c": 1}
+
+#: Parameters of a row's criterion, not of its task, with their defaults:
+#: experiment 5 is tested "as soon as less than n_seq of the 2000 most recent
+#: training sequences lead to absolute errors exceeding 0.04", with n_seq = 140
+#: and n_seq = 13 (the paper's table 8; `'5/n_seq=13'`).
+CRITERION_PARAMS = {"5": {"n_seq": 140}}
 
 #: Experiments run when none are named (4m is not in the paper).
 DEFAULT_EXPERIMENTS = ("1", "2a", "2b", "2c", "3a", "3b", "3c", "4", "5", "6a", "6b")
@@ -202,6 +210,9 @@ FIELDS = ("experiment", "params", "setting", "trial", "seed", "budget", "solved"
 
 def parse_experiment(text):
     """`"4"` or `"2c/p=1000/q=1000"` -> `("2c", {"p": 1000, "q": 1000})`.
+
+    Parameters are the task's (`paper_tasks.TASKS[...].params`) or its
+    criterion's (`CRITERION_PARAMS`, e.g. `"5/n_seq=13"`).
 
     Raises:
         ValueError: for an unknown experiment, parameter or a bad value.
@@ -221,8 +232,31 @@ def parse_experiment(text):
             raise ValueError(
                 f"Argument `experiments`: parameter {item!r} of {text!r} must be KEY=INTEGER"
             ) from None
-    paper_tasks.task_params(name, **params)  # unknown keys raise here
+    task_params, _ = split_params(name, params)
+    paper_tasks.task_params(name, **task_params)  # unknown keys raise here
     return name, params
+
+
+def split_params(experiment, params):
+    """A row's parameters -> `(task parameters, criterion overrides)`.
+
+    The overrides are `criteria.Criterion` fields: `n_seq` (experiment 5) is
+    the criterion's `max_wrong = n_seq - 1` ("less than n_seq" wrong).
+
+    Raises:
+        ValueError: for an `n_seq` below 1.
+    """
+    names = CRITERION_PARAMS.get(experiment, {})
+    task = {k: v for k, v in params.items() if k not in names}
+    overrides = {}
+    if "n_seq" in params:
+        if not isinstance(params["n_seq"], int) or params["n_seq"] < 1:
+            raise ValueError(
+                f"Argument `experiments`: parameter n_seq of experiment {experiment} must be an "
+                f"integer >= 1; received: n_seq={params['n_seq']!r}"
+            )
+        overrides["max_wrong"] = params["n_seq"] - 1
+    return task, overrides
 
 
 def params_key(params):
@@ -230,8 +264,10 @@ def params_key(params):
     return ",".join(f"{k}={params[k]}" for k in sorted(params))
 
 
-def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed):
-    """The net of `experiment` in `setting`, compiled, with its criterion metrics.
+def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed,
+                criterion=None):  # fmt: skip
+    """The net of `experiment` in `setting`, compiled, with its criterion metrics
+    (`criterion`: overrides of its fields, see `split_params`).
 
     The paper setting builds the net of the paper's table 10: its blocks,
     connectivity, bias weights, activations and initial weights, trained with
@@ -293,7 +329,7 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
     outputs = keras.layers.Dense(outputs, activation="sigmoid", **dense_kwargs)(hidden)
     model = keras.Model(inputs, outputs, name=f"exp{experiment}_{setting}")
     offset = JUDGED_COLUMN.get(experiment, 0)
-    metrics = criterion_metrics(experiment)
+    metrics = criterion_metrics(experiment, **(criterion or {}))
     if paper:
         # The paper's error with eq. 19's error signal (the gradient of half
         # the summed squared error), one update per sequence.
@@ -308,16 +344,18 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
     return model
 
 
-def criterion_metrics(experiment):
+def criterion_metrics(experiment, **overrides):
     """Fresh metrics of an experiment's criterion: `criterion` (sequences when
     first met), `wrong_fraction`, and where needed `criterion_met` (the gate of
-    a test-set rule) and `window_mse` (for sequential construction)."""
+    a test-set rule) and `window_mse` (for sequential construction).
+    `overrides`: fields of the criterion changed (see `split_params`)."""
     if experiment not in criteria.CRITERIA:
         return []
     offset = JUDGED_COLUMN.get(experiment, 0)
 
     def metric(**kwargs):
-        return criteria.PaperCriterion.for_experiment(experiment, target_offset=offset, **kwargs)
+        return criteria.PaperCriterion.for_experiment(experiment, target_offset=offset,
+                                                      **overrides, **kwargs)  # fmt: skip
 
     metrics = [metric(), metric(report="wrong_fraction", name="wrong_fraction")]
     if experiment in criteria.TEST_CRITERIA:
@@ -494,6 +532,8 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
     `save_model` (a `.keras` path) keeps the trained model."""
     start = time.time()
     task = paper_tasks.TASKS[experiment]
+    row_params = params
+    params, overrides = split_params(experiment, params)
     trial_seed = seed * 1000 + trial
     paper = setting in PAPER_SETTINGS
     batch_size = 1 if paper else MODERN_BATCH
@@ -523,7 +563,7 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
             fit_data = paper_tasks.stream(experiment, batch_size, seed=(trial_seed,),
                                           chunk=chunk, bucket=16, **data_params)  # fmt: skip
     model = build_model(experiment, setting, inputs_dim, outputs, task.per_step, masked,
-                        trial_seed)  # fmt: skip
+                        trial_seed, overrides)  # fmt: skip
     if experiment == "1":
         stopper = criteria.ReberCriterion(
             [(train[0], train[2], train[3]), (test[0], test[2], test[3])],
@@ -557,8 +597,8 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
         if experiment == "1":
             arrays = fit_data
             fit_data = (tuple(a[i : i + 1] for a in arrays) for i in range(len(arrays[0])))
-        rule.fit(fit_data, steps, callbacks=callbacks, metrics=criterion_metrics(experiment),
-                 log_every=100)  # fmt: skip
+        rule.fit(fit_data, steps, callbacks=callbacks,
+                 metrics=criterion_metrics(experiment, **overrides), log_every=100)  # fmt: skip
     elif experiment == "1":
         x, y, w = fit_data
         model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=1, shuffle=False,
@@ -566,7 +606,7 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
     else:
         model.fit(fit_data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0,
                   callbacks=callbacks)  # fmt: skip
-    result = {"experiment": experiment, "params": params_key(params), "setting": setting,
+    result = {"experiment": experiment, "params": params_key(row_params), "setting": setting,
               "trial": trial, "seed": trial_seed, "budget": budget}  # fmt: skip
     if experiment == "1":
         curve = stopper.history
@@ -753,7 +793,7 @@ def summarize(rows):
     def key(item):
         # Parameters in numeric order (p=50 before p=100), the default's spelt out.
         experiment, params, setting = item[0]
-        pairs = (params or _default_params(experiment)).split(",")
+        pairs = _default_params(experiment, params).split(",")
         numbers = tuple((k, float(v)) for k, _, v in (p.partition("=") for p in pairs if p))
         return order.index(experiment), numbers, SETTINGS.index(setting)
 
@@ -785,8 +825,11 @@ def paper_sequences(text):
     return int(match.group(1).replace(",", "")) if match else None
 
 
-def _default_params(experiment):
-    return params_key(paper_tasks.TASKS[experiment].params)
+def _default_params(experiment, key=""):
+    """A row's `params` string with the task's defaults spelt out:
+    `("5", "n_seq=13")` -> `"T=100,n_seq=13"`."""
+    given = dict(item.split("=") for item in key.split(",") if item)
+    return params_key({**paper_tasks.TASKS[experiment].params, **given})
 
 
 def write_report(output_dir, report_path, command):
@@ -834,7 +877,7 @@ def write_report(output_dir, report_path, command):
     ]
     totals = {}
     for s in summary:
-        params = s["params"] or _default_params(s["experiment"])
+        params = _default_params(s["experiment"], s["params"])
         paper = EXPERIMENTS[s["experiment"]].paper.get(params, "")
         title = paper_tasks.TASKS[s["experiment"]].title + (f" ({params})" if params else "")
         sequences = "-" if s["mean_sequences"] is None else f"{s['mean_sequences']:,.0f}"

@@ -102,7 +102,8 @@ def _define_train(fv, task):
 def _define_reproduce(fv):
     d = flags
     d.DEFINE_list("experiments", None, "Experiments to reproduce, e.g. 1,2a,4/T=1000,"
-                  "2c/p=1000/q=1000 (default: all of lstm_zoo.reproduce.DEFAULT_EXPERIMENTS).",
+                  "2c/p=1000/q=1000, 5/n_seq=13 (the paper's second multiplication test; "
+                  "default: all of lstm_zoo.reproduce.DEFAULT_EXPERIMENTS).",
                   flag_values=fv)  # fmt: skip
     d.DEFINE_list("settings", ["paper", "modern"], "Settings to run: paper (the appendix A.1 "
                   "rule, one update per sequence), modern, and the side variants "

@@ -22,6 +22,29 @@ def test_parse_experiment():
         reproduce.parse_experiment("4/T=long")
     with pytest.raises(ValueError, match="q=5"):
         reproduce.parse_experiment("4/q=5")
+    # Experiment 5's second test (the paper's table 8): a criterion parameter.
+    assert reproduce.parse_experiment("5/n_seq=13") == ("5", {"n_seq": 13})
+    with pytest.raises(ValueError, match="n_seq=0"):
+        reproduce.parse_experiment("5/n_seq=0")
+    with pytest.raises(ValueError, match="n_seq=13"):
+        reproduce.parse_experiment("4/n_seq=13")  # the adding problem has no n_seq
+
+
+def test_n_seq_sets_experiment_5s_criterion():
+    """The paper's "less than n_seq of the 2000 most recent training sequences"
+    wrong: the criterion allows n_seq - 1, and the task's data get no `n_seq`."""
+    task, overrides = reproduce.split_params("5", {"T": 100, "n_seq": 13})
+    assert task == {"T": 100} and overrides == {"max_wrong": 12}
+    (metric, *_) = reproduce.criterion_metrics("5", **overrides)
+    assert (metric.max_wrong, metric.window, metric.threshold) == (12, 2000, 0.04)
+    assert reproduce.criterion_metrics("5")[0].max_wrong == 139  # n_seq = 140
+    y = np.zeros((2000, 1), "float32")
+    for wrong, met in ((12, 1.0), (13, 0.0)):
+        metric = reproduce.criterion_metrics("5", **overrides)[0]
+        pred = y.copy()
+        pred[:wrong] = 0.5  # error 0.5 > 0.04
+        metric.update_state(y, pred)
+        assert (float(metric.result()) > 0) == bool(met)
 
 
 def test_half_squared_error_is_the_papers_error():
@@ -168,6 +191,14 @@ def test_run_resumes_and_reports(tmp_path, monkeypatch):
     assert "| 4 | adding problem (T=100) | modern | - | 2/2 | 1,500 | 0.02 | 300,000 |" in text
     assert "setting `modern`: 0 minutes." in text
     assert "100%, 49,000" in text  # the paper's number for 2c with p = q = 1000
+    # A criterion parameter names its own row, against the paper's own number.
+    reproduce.run([("5", {"n_seq": 13})], ["modern"], trials=1, output_dir=out)
+    assert calls[-1][:3] == ("5", "modern", 0)
+    reproduce.write_report(out, report, "lstm-zoo reproduce --trials=2")
+    text = open(report).read()
+    assert ("| 5 | multiplication problem (T=100,n_seq=13) | modern | - | 1/1 | 1,000 | 0.00 "
+            "| 800,000 |") in text
+    assert "1,273,000 (14/2560 wrong, MSE 0.0139)" in text
     assert os.path.exists(os.path.join(out, "curves_4.png"))
     assert os.path.exists(os.path.join(out, "curves_2c_p1000_q1000.png"))
     # Commands are listed once each, in order; notes below the marker survive.

@@ -154,6 +154,7 @@ class PaperCriterion(keras.metrics.Metric):
 
     >>> metric = PaperCriterion(**dataclasses.asdict(CRITERIA["4"]))
     >>> metric = PaperCriterion.for_experiment("4")
+    >>> metric = PaperCriterion.for_experiment("5", max_wrong=12)  # n_seq = 13
     """
 
     REPORTS = ("met_at", "wrong_fraction", "met", "window_mse")
@@ -194,13 +195,15 @@ class PaperCriterion(keras.metrics.Metric):
 
     @classmethod
     def for_experiment(cls, experiment, **kwargs):
-        """The criterion of a paper experiment (`"2a"` ... `"6b"`, see `CRITERIA`)."""
+        """The criterion of a paper experiment (`"2a"` ... `"6b"`, see `CRITERIA`);
+        `kwargs` may change its fields, e.g. `max_wrong=12` for experiment 5's
+        second test (n_seq = 13)."""
         if experiment not in CRITERIA:
             raise ValueError(
                 f"Argument `experiment` must be one of {tuple(CRITERIA)}; "
                 f"received: experiment={experiment!r}"
             )
-        return cls(**dataclasses.asdict(CRITERIA[experiment]), **kwargs)
+        return cls(**{**dataclasses.asdict(CRITERIA[experiment]), **kwargs})
 
     def _push(self, variable, values):
         joined = ops.concatenate([variable.value, values], axis=0)[-self.window :]
