@@ -232,8 +232,14 @@ def parse_experiment(text):
             raise ValueError(
                 f"Argument `experiments`: parameter {item!r} of {text!r} must be KEY=INTEGER"
             ) from None
-    task_params, _ = split_params(name, params)
-    paper_tasks.task_params(name, **task_params)  # unknown keys raise here
+    known = {*paper_tasks.TASKS[name].params, *CRITERION_PARAMS.get(name, {})}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"Experiment {name} takes the parameters {sorted(known) or 'none'}; "
+            f"received: {', '.join(f'{k}={params[k]!r}' for k in unknown)}"
+        )
+    split_params(name, params)  # a bad criterion parameter raises here
     return name, params
 
 

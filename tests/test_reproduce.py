@@ -28,6 +28,8 @@ def test_parse_experiment():
         reproduce.parse_experiment("5/n_seq=0")
     with pytest.raises(ValueError, match="n_seq=13"):
         reproduce.parse_experiment("4/n_seq=13")  # the adding problem has no n_seq
+    with pytest.raises(ValueError, match=r"\['T', 'n_seq'\]; received: q=5"):
+        reproduce.parse_experiment("5/q=5")
 
 
 def test_n_seq_sets_experiment_5s_criterion():
