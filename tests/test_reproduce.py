@@ -2,6 +2,7 @@
 loss, a real training run that meets its criterion, resuming, the report."""
 
 import csv
+import dataclasses
 import os
 
 import keras
@@ -88,6 +89,26 @@ def test_paper_net_follows_the_paper():
     assert modern_cell.gradient == "full" and modern_cell.recurrent_input == "cells"
     np.testing.assert_allclose(modern_cell.weights[2].numpy()[:2], [-3.0, -6.0])  # same start
     assert isinstance(modern.optimizer, keras.optimizers.Adam)
+    assert float(modern.optimizer.learning_rate) == pytest.approx(reproduce.MODERN_LEARNING_RATE)
+    # Experiments with a modern learning rate of their own get it; their paper
+    # setting keeps the paper's.
+    for experiment, dims, rates in (("2a", 11, (1.0, 0.3)), ("2c", 14, (0.01, 0.003))):
+        per_step = experiment == "2a"
+        built = [reproduce.build_model(experiment, s, dims, dims if per_step else 2, per_step,
+                                       masked=not per_step, seed=3)
+                 for s in ("paper", "modern")]  # fmt: skip
+        assert [float(m.optimizer.learning_rate) for m in built] == pytest.approx(rates)
+    # Reber, modern: a softmax over the 7 symbols and its cross-entropy; the
+    # paper setting keeps sigmoid outputs and the paper's error.
+    reber_nets = [reproduce.build_model("1", s, 7, 7, per_step=True, masked=True, seed=3)
+                  for s in ("paper", "modern")]  # fmt: skip
+    probe = np.random.default_rng(0).random((2, 5, 7)).astype("float32")
+    paper_out, modern_out = (np.asarray(m.predict(probe, verbose=0)) for m in reber_nets)
+    np.testing.assert_allclose(modern_out.sum(-1), 1.0, rtol=1e-5)
+    assert np.abs(paper_out.sum(-1) - 1.0).max() > 0.1
+    assert isinstance(reber_nets[1].loss, keras.losses.CategoricalCrossentropy)
+    assert float(reber_nets[1].optimizer.learning_rate) == pytest.approx(0.02)
+    assert isinstance(reber_nets[0].loss, reproduce.HalfSquaredError)
     # paper_cells: the paper's net and rule, only the cell outputs fed back.
     cells = reproduce.build_model("4", "paper_cells", 2, 1, per_step=False, masked=True, seed=3)
     cells_cell = next(layer for layer in cells.layers if hasattr(layer, "cell")).cell
@@ -122,6 +143,13 @@ def test_paper_net_follows_the_paper():
               for m in (paper5, modern5)]  # fmt: skip
     np.testing.assert_allclose(biases[1][:2], [-3.0, -6.0])
     assert np.abs(biases[0][:2]).max() <= 0.1
+
+
+def test_a_bad_modern_loss_is_named(monkeypatch):
+    bad = dataclasses.replace(reproduce.EXPERIMENTS["4"], modern_loss="hinge")
+    monkeypatch.setitem(reproduce.EXPERIMENTS, "4", bad)
+    with pytest.raises(ValueError, match="modern_loss.*hinge"):
+        reproduce.build_model("4", "modern", 2, 1, per_step=False, masked=True, seed=3)
 
 
 def test_short_training_run_meets_the_criterion():
