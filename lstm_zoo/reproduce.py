@@ -370,9 +370,10 @@ def build_model(experiment, setting, inputs_dim, outputs, per_step, masked, seed
         optimizer = keras.optimizers.SGD(spec.learning_rate)
         steps = 100 if experiment in criteria.TEST_CRITERIA else 500
     else:
-        loss = MeanSquaredError(columns=num_outputs if offset else None)
         if crossentropy:
             loss = keras.losses.CategoricalCrossentropy()
+        else:
+            loss = MeanSquaredError(columns=num_outputs if offset else None)
         optimizer = keras.optimizers.Adam(modern_learning_rate(experiment), clipnorm=1.0)
         steps = 20
     model.compile(optimizer, loss, metrics=metrics, steps_per_execution=steps)
@@ -383,6 +384,19 @@ def modern_learning_rate(experiment):
     """Adam's learning rate for `experiment` in the modern setting."""
     rate = EXPERIMENTS[experiment].modern_learning_rate
     return MODERN_LEARNING_RATE if rate is None else rate
+
+
+def _modern_rates():
+    """The modern setting's learning rates for the report, from `EXPERIMENTS`:
+    `"learning rate 0.01; 1: 0.02 on a softmax's cross-entropy; ..."`."""
+    groups = {}
+    for name, spec in EXPERIMENTS.items():
+        rate = modern_learning_rate(name)
+        if rate != MODERN_LEARNING_RATE or spec.modern_loss != "mse":
+            loss = " on a softmax's cross-entropy" if spec.modern_loss == "crossentropy" else ""
+            groups.setdefault(f"{rate:g}{loss}", []).append(name)
+    return "; ".join([f"learning rate {MODERN_LEARNING_RATE:g}",
+                      *(f"{', '.join(names)}: {rate}" for rate, names in groups.items())])
 
 
 def criterion_metrics(experiment, **overrides):
@@ -904,9 +918,8 @@ def write_report(output_dir, report_path, command):
         "(a diagnosis: not the paper's weight counts); `paper_caption` reads h and g",
         "as table 10's caption defines them (h in [-2, 2], g in [-1, 1]);",
         "`modern` is Adam, the full",
-        "gradient and one sequence per step on the same blocks (learning rate 0.01;",
-        "2a, 2b 0.3; 2c 0.003; 1: 0.02 on a softmax's cross-entropy; 5: the adding",
-        "net's input gate biases, -3 and -6). Criteria: the paper's",
+        f"gradient and one sequence per step on the same blocks ({_modern_rates()};",
+        "5: the adding net's input gate biases, -3 and -6). Criteria: the paper's",
         "(`lstm_zoo.datasets.criteria`). Sequences: training sequences until the",
         "criterion, mean over the solved trials (3a, 3b: ST2, with ST1 after it); x paper:",
         "that mean over the paper's. Test wrong: fraction of 2,560 fresh test sequences",
