@@ -194,7 +194,8 @@ EXPERIMENTS = {
                     {"T=100": 93, "T=500": 93, "T=1000": 93}),
     # Modern: the adding net's staggered input gate biases (the paper's remedy
     # for state drift); from the table's random ones Adam stayed at the
-    # target's mean (MSE 0.0486) in 3 of 3 trials in batches of 32, and in 1
+    # target's mean (MSE 0.0486, before the paper's rule for a marked
+    # first pair) in 3 of 3 trials in batches of 32, and in 1
     # of 2 one sequence at a time.
     "5": Experiment("5", 2, 2, 0.1, 0.1, None, None, "all", 800_000,
                     {"T=100": "482,000 (139/2560 wrong, MSE 0.0223)",

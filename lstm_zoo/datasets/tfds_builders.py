@@ -142,6 +142,11 @@ class LstmZooMultiplication(_PaperTask):
     """Experiment 5: the multiplication problem."""
 
     BUILDER_CONFIGS = [_config("T100", "5", T=100)]
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "First release.",
+        "1.1.0": "A marked first pair's value is 1.0, as in the paper (1.0.0 kept its draw).",
+    }
 
 
 class LstmZooTemporalOrder(_PaperTask):

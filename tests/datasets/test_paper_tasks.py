@@ -142,8 +142,16 @@ def test_multiplication_problem():
         assert len(marked) == 2 and marked.min() < 10 and marked.max() < 49
         assert np.all((values >= 0) & (values <= 1))
         assert np.isclose(y[n, 0], values[marked].prod(), rtol=1e-6)
-    # The trivial predictor 0.25 has MSE about 0.0486 (the design's baseline).
-    assert abs(np.mean((y - 0.25) ** 2) - 0.0486) < 0.006
+        if marked.min() == 0:  # the paper: "we set X1 to 1.0"
+            assert values[0] == 1.0 and np.isclose(y[n, 0], values[marked.max()], rtol=1e-6)
+    first_marked = x[:, 0, 1] == 1.0
+    assert 80 < first_marked.sum() < 160  # 1/10 + 9/10 * 1/48 of the sequences
+    assert np.all(x[~first_marked, 0, 1] == -1.0) and np.all(x[first_marked, 0, 0] == 1.0)
+    # The trivial predictor 0.25: MSE (1 - f)/9 + f/3 - 0.5 E[y] + 1/16 = 0.0602 with
+    # f = 1/10 + 9/10 * 1/48 first pairs marked (0.0486 = 7/144 without the rule).
+    f = 0.1 + 0.9 / 48
+    expected = (1 - f) / 9 + f / 3 - 0.5 * (0.25 + f / 4) + 1 / 16
+    assert abs(np.mean((y - 0.25) ** 2) - expected) < 0.004
 
 
 @pytest.mark.parametrize("variant, windows", [("6a", [(10, 20), (50, 60)]),
