@@ -90,6 +90,20 @@ def test_paper_net_follows_the_paper():
     np.testing.assert_allclose(modern_cell.weights[2].numpy()[:2], [-3.0, -6.0])  # same start
     assert isinstance(modern.optimizer, keras.optimizers.Adam)
     assert float(modern.optimizer.learning_rate) == pytest.approx(reproduce.MODERN_LEARNING_RATE)
+    # Modern 2c biases its gates, input gates at -3 and -6; its paper net has
+    # no bias weight (table 10), and neither net biases cell inputs or outputs.
+    nets = {s: reproduce.build_model("2c", s, 104, 2, False, masked=True, seed=3)
+            for s in ("paper", "modern")}  # fmt: skip
+    cells = {s: next(la for la in m.layers if hasattr(la, "cell")).cell for s, m in nets.items()}
+    assert not cells["paper"].use_bias and reproduce.count_weights(nets["paper"]) == 664
+    assert cells["modern"].use_bias and not cells["modern"].cell_input_bias
+    bias = cells["modern"].weights[2].numpy()
+    assert bias.shape == (4,)  # 2 input gates, 2 output gates
+    np.testing.assert_allclose(bias[:2], [-3.0, -6.0])
+    assert np.abs(bias[2:]).max() <= 0.2
+    assert reproduce.count_weights(nets["modern"]) == 640 + 4
+    assert not nets["modern"].layers[-1].use_bias
+    assert "2c: gate biases, input gates at -3, -6" in reproduce._modern_biases()
     # Experiments with a modern learning rate of their own get it; their paper
     # setting keeps the paper's.
     for experiment, dims, rates in (("2a", 11, (1.0, 0.3)), ("2c", 14, (0.01, 0.003))):
