@@ -420,7 +420,8 @@ def _modern_biases():
                             "all": "biases on every unit", "none": "no biases"}[spec.modern_bias])
         if spec.modern_input_gate_bias:
             values = ", ".join(f"{v:g}" for v in spec.modern_input_gate_bias)
-            changes.append(f"input gates at {values} (the adding net's)")
+            adding = spec.modern_input_gate_bias == EXPERIMENTS["4"].input_gate_bias
+            changes.append(f"input gates at {values}" + (" (the adding net's)" if adding else ""))
         if changes:
             parts.append(f"{name}: {', '.join(changes)}")
     return "; ".join(parts)
@@ -609,6 +610,14 @@ def test_error(model, experiment, params, seed=0):
     return float(np.concatenate(wrong).mean()), float(np.concatenate(squared).mean())
 
 
+def training_chunk(example, batch_size):
+    """Sequences a trial's training stream generates at a time
+    (`paper_tasks.stream`'s `chunk`), from one `example` input sequence: at
+    most 2,048 and `CHUNK_BYTES`, at least one batch. A script that replays a
+    trial's stream needs the same value to draw the same sequences."""
+    return max(batch_size, min(2048, CHUNK_BYTES // example.nbytes))
+
+
 def run_trial(experiment, params, setting, trial, seed, budget, label="", save_model=None):
     """Trains and tests one trial. Returns a dict with the `FIELDS` and `curve`;
     `save_model` (a `.keras` path) keeps the trained model."""
@@ -635,7 +644,7 @@ def run_trial(experiment, params, setting, trial, seed, budget, label="", save_m
     else:
         first = paper_tasks.generate(experiment, 1, 0, **params)
         inputs_dim, outputs = first[0].shape[-1], first[1].shape[-1]
-        chunk = max(batch_size, min(2048, CHUNK_BYTES // first[0].nbytes))
+        chunk = training_chunk(first[0], batch_size)
         if not paper and keras.config.backend() == "tensorflow":
             # A time axis that varies between batches: Keras' own generator
             # adapter would fix the shapes of its first batches.

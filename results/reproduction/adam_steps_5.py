@@ -23,7 +23,7 @@ from lstm_zoo.datasets import criteria, paper_tasks  # noqa: E402
 def main(trial=7, start=726_020, steps=20):
     params = {"T": 100}
     first = paper_tasks.generate("5", 1, 0, **params)
-    chunk = max(1, min(2048, reproduce.CHUNK_BYTES // first[0].nbytes))
+    chunk = reproduce.training_chunk(first[0], 1)
     model = reproduce.build_model("5", "modern", 2, 1, False, True, trial, {"max_wrong": 12})
 
     def data():
