@@ -844,7 +844,7 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
             json.dump(curve, f)
         new_file = not os.path.exists(path)
         with open(path, "a", newline="") as f:
-            writer = csv.DictWriter(f, FIELDS)
+            writer = csv.DictWriter(f, FIELDS, lineterminator="\n")
             if new_file:
                 writer.writeheader()
             writer.writerow(result)

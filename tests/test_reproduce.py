@@ -292,6 +292,7 @@ def test_paper_setting_trains_for_real_to_the_criterion(tmp_path):
         (row,) = list(csv.DictReader(f))
     assert (row["experiment"], row["params"], row["setting"]) == ("3a", "", "paper")
     assert row["solved"] == "True"
+    assert b"\r" not in (out / "trials.csv").read_bytes()  # one line ending, as git keeps it
     sequences = int(row["sequences"])
     assert 1_000 <= sequences < 60_000  # learned, and within the budget
     assert float(row["test_wrong"]) < 0.01  # fresh sequences: under 1% misclassified
