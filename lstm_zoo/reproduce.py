@@ -515,12 +515,16 @@ class SequentialConstruction(keras.callbacks.Callback):
             self._best, self._best_at = value, seen
             return
         if seen - self._best_at >= self.patience:
-            if keras.config.backend() == "jax":
-                self.model.jax_state_sync()  # the next step reads the variables again
-            self.model.get_layer(self.layer_name).switch.assign(1.0)
-            self.added_at = seen
+            self.add_cells(seen)
             logging.info("memory cells added after %d sequences (window error %.4f)", seen,
                          value)  # fmt: skip
+
+    def add_cells(self, seen):
+        """Turns the switch on now, after `seen` training sequences."""
+        if keras.config.backend() == "jax":
+            self.model.jax_state_sync()  # the next step reads the variables again
+        self.model.get_layer(self.layer_name).switch.assign(1.0)
+        self.added_at = seen
 
 
 class _FirstColumnsLoss(keras.losses.Loss):

@@ -26,8 +26,6 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import keras  # noqa: E402
-
 from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.datasets import criteria  # noqa: E402
 
@@ -42,10 +40,7 @@ class JoinAt(reproduce.SequentialConstruction):
     def on_train_batch_end(self, batch, logs=None):
         seen = (batch + 1) * self.batch_size
         if self.added_at is None and seen >= self.join:
-            if keras.config.backend() == "jax":
-                self.model.jax_state_sync()
-            self.model.get_layer(self.layer_name).switch.assign(1.0)
-            self.added_at = seen
+            self.add_cells(seen)
 
 
 def main(args):
