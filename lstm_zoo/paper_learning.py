@@ -79,6 +79,12 @@ def _scan(step, carry, xs):
     return carry, outputs.stack()
 
 
+def _floats(array):
+    """`array` as a NumPy array of Keras' float type (`keras.config.floatx()`):
+    the rule computes in the model's precision, float64 where it is set."""
+    return np.asarray(array, keras.config.floatx())
+
+
 def _jit(function):
     backend = keras.config.backend()
     if backend == "jax":
@@ -369,7 +375,7 @@ class PaperLearningRule:
     def _step_weights(self, x, sample_weight):
         steps = x.shape[0]
         if self.per_step:
-            return np.ones(steps, "float32") if sample_weight is None else sample_weight
+            return np.ones(steps, keras.config.floatx()) if sample_weight is None else sample_weight
         # A target at the sequence end: the last step with any input (the
         # last step, without a mask).
         if self.masked:
@@ -377,14 +383,14 @@ class PaperLearningRule:
             last = int(real[-1]) if len(real) else steps - 1
         else:
             last = steps - 1
-        weights = np.zeros(steps, "float32")
+        weights = np.zeros(steps, keras.config.floatx())
         weights[last] = 1.0 if sample_weight is None else float(np.ravel(sample_weight)[0])
         return weights
 
     def _switch_value(self):
         if self.switch is None:
-            return np.float32(1.0)
-        return np.float32(ops.convert_to_numpy(self.switch.switch))
+            return _floats(1.0)
+        return _floats(ops.convert_to_numpy(self.switch.switch))
 
     def train_sequence(self, x, y, sample_weight=None, weights=None):
         """Trains on one sequence and returns the outputs computed on the way.
@@ -403,12 +409,12 @@ class PaperLearningRule:
             at the sequence end `(outputs,)`: each computed before the update
             of its own step.
         """
-        x = np.asarray(x, "float32")
+        x = _floats(x)
         step_weights = self._step_weights(x, sample_weight)
         given = weights is not None
-        weights = [np.asarray(w, "float32") for w in (weights or self.get_weights())]
-        y = np.asarray(y, "float32")[..., : self.dense.units]
-        step_weights = np.asarray(step_weights, "float32")
+        weights = [_floats(w) for w in (weights or self.get_weights())]
+        y = _floats(y)[..., : self.dense.units]
+        step_weights = _floats(step_weights)
         new, outputs = self._train(weights, x, y, step_weights, self._switch_value())
         new = [ops.convert_to_numpy(w) for w in new]
         if given:
@@ -465,11 +471,11 @@ class PaperLearningRule:
                 batch = next(batches, None)
                 if batch is None:  # the data ran out
                     break
-                x, y = np.asarray(batch[0][0], "float32"), np.asarray(batch[1][0], "float32")
+                x, y = _floats(batch[0][0]), _floats(batch[1][0])
                 sample_weight = batch[2][0] if len(batch) > 2 else None
                 inputs.append(x)
                 targets.append(y)
-                masks.append(np.asarray(self._step_weights(x, sample_weight), "float32"))
+                masks.append(_floats(self._step_weights(x, sample_weight)))
             count = len(inputs)
             if not count:
                 break

@@ -292,3 +292,25 @@ def test_extra_target_columns_are_judged_not_trained_on():
     b.fit(iter([(x[None], extra[None])]), 1, metrics=[metric])
     for u, v in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_allclose(u, v, rtol=1e-6)
+
+
+def test_the_rule_computes_in_keras_floatx():
+    # With floatx float64 the rule runs in double precision: its on-line
+    # updates meet the float64 NumPy derivation to 1e-10, not the float32 1e-4.
+    net = NETS["reber"]
+    floatx = keras.config.floatx()
+    try:
+        keras.config.set_floatx("float64")
+        keras.config.set_dtype_policy("float64")
+        model = build(net, seed=4)
+        x, y = data(net, steps=12, seed=5)
+        rule = PaperLearningRule(model, 0.7, update="step", per_step=True)
+        expected = numpy_online(net, rule.get_weights(), x, y, 0.7, True)
+        outputs = rule.train_sequence(x, y)
+        got = rule.get_weights()
+    finally:
+        keras.config.set_floatx(floatx)
+    assert ops.convert_to_numpy(outputs).dtype == np.float64
+    for g_got, g_exp in zip(got, expected, strict=True):
+        assert g_got.dtype == np.float64
+        np.testing.assert_allclose(g_got, g_exp, rtol=1e-10, atol=1e-12)
