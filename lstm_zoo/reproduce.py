@@ -845,7 +845,7 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         curve = result.pop("curve")
         with open(os.path.join(output_dir, "curves", name.replace("=", "").replace(",", "_")),
                   "w") as f:  # fmt: skip
-            json.dump(curve, f)
+            json.dump(thin_curve(curve), f)
         new_file = not os.path.exists(path)
         with open(path, "a", newline="") as f:
             writer = csv.DictWriter(f, FIELDS, lineterminator="\n")
@@ -857,6 +857,43 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
                      result["sequences"] or limit, result["test_wrong"],
                      result["seconds"])  # fmt: skip
     return read_trials(path)
+
+
+#: Most points a trial's curve file keeps (`thin_curve`).
+CURVE_POINTS = 10_000
+
+
+def thin_curve(curve, max_points=CURVE_POINTS):
+    """Shortens a learning curve to at most `max_points` points for its file.
+
+    The modern setting records a point every Keras execution (20 sequences),
+    100,000 points for a trial of 2,000,000 sequences. Longer curves are cut
+    into `(max_points - 2) // 2` runs of consecutive points, and each run keeps
+    its lowest and its highest point (min-max decimation: the plotted envelope,
+    every dip to the criterion and every relapse survive); the first and the
+    last point are always kept, and the order is the curve's.
+
+    Args:
+        curve: A sequence of `(sequences, value)` points.
+        max_points: Most points to keep (>= 4).
+
+    Returns:
+        A list of `(sequences, value)` points, the curve itself where short.
+
+    Raises:
+        ValueError: for a `max_points` below 4.
+    """
+    if not isinstance(max_points, int) or max_points < 4:
+        raise ValueError(f"Argument `max_points` must be an integer >= 4; received: {max_points!r}")
+    points = [tuple(point) for point in curve]
+    if len(points) <= max_points:
+        return points
+    values = np.asarray([point[1] for point in points], "float64")
+    keep = {0, len(points) - 1}
+    for run in np.array_split(np.arange(len(points)), (max_points - 2) // 2):
+        keep.add(int(run[np.argmin(values[run])]))
+        keep.add(int(run[np.argmax(values[run])]))
+    return [points[i] for i in sorted(keep)]
 
 
 #: Text after this line of a report is kept when the report is written again.
@@ -993,7 +1030,10 @@ def write_report(output_dir, report_path, command):
     for setting, seconds in totals.items():
         lines.append(f"Wall time of every trial in the table, setting `{setting}`: "
                      f"{seconds / 60:.0f} minutes.")  # fmt: skip
-    lines += ["", "Learning curves: `" + os.path.join(output_dir, "curves_*.png") + "`.", ""]
+    lines += ["", "Learning curves: `" + os.path.join(output_dir, "curves_*.png") + "`; each "
+              "trial's points in `" + os.path.join(output_dir, "curves") + "/`, at most "
+              f"{CURVE_POINTS:,} a trial (`reproduce.thin_curve`: each run of points keeps its "
+              "lowest and highest).", ""]  # fmt: skip
     notes = ""
     if os.path.exists(report_path):  # hand-written notes below the marker survive
         with open(report_path) as f:

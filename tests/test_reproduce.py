@@ -3,6 +3,7 @@ loss, a real training run that meets its criterion, resuming, the report."""
 
 import csv
 import dataclasses
+import json
 import os
 
 import keras
@@ -188,6 +189,41 @@ def _fake_trial(calls):
                 "curve": [(100, 0.9), (1000, 0.0)]}  # fmt: skip
 
     return run_trial
+
+
+def test_thin_curve_keeps_the_envelope_and_the_ends():
+    rng = np.random.default_rng(0)
+    values = 0.5 + 0.01 * rng.standard_normal(100_000)
+    values[61_234], values[7_777] = 0.001, 0.999  # one dip, one spike
+    curve = [(20 * (i + 1), float(v)) for i, v in enumerate(values)]
+    thin = reproduce.thin_curve(curve, 1_000)
+    assert len(thin) <= 1_000
+    assert thin[0] == curve[0] and thin[-1] == curve[-1]
+    assert curve[61_234] in thin and curve[7_777] in thin
+    seen = [point[0] for point in thin]
+    assert seen == sorted(set(seen))
+    # Every kept point is a point of the curve; each run of 200 keeps 2.
+    assert set(thin) <= set(curve) and len(thin) >= 998
+    assert reproduce.thin_curve(curve[:50], 1_000) == curve[:50]
+    with pytest.raises(ValueError, match="max_points.*3"):
+        reproduce.thin_curve(curve, 3)
+
+
+def test_run_writes_thinned_curves(tmp_path, monkeypatch):
+    long_curve = [(20 * (i + 1), 0.5) for i in range(3 * reproduce.CURVE_POINTS)]
+
+    def run_trial(*args, **kwargs):
+        result = _fake_trial([])(*args, **kwargs)
+        result["curve"] = long_curve
+        return result
+
+    monkeypatch.setattr(reproduce, "run_trial", run_trial)
+    out = str(tmp_path / "out")
+    reproduce.run([("4", {})], ["modern"], trials=1, output_dir=out)
+    with open(os.path.join(out, "curves", "4_default_modern_0.json")) as f:
+        written = json.load(f)
+    assert len(written) <= reproduce.CURVE_POINTS
+    assert written[-1] == list(long_curve[-1]) and written[0] == list(long_curve[0])
 
 
 def test_summary_orders_parameters_by_number():
