@@ -1,0 +1,47 @@
+"""Does the paper setting's float32 arithmetic cause its shortfalls?
+(`results/reproduction.md`, "Precision".)
+
+    python results/reproduction/precision.py EXPERIMENT SETTING BUDGET TRIAL [TRIAL ...]
+
+Runs `reproduce.run_trial` with Keras' float type set to float64 (JAX with
+`jax_enable_x64`): the same nets, draws, data and rule as the table's rows,
+computed in double precision, as the paper's 1997 code most likely was.
+EXPERIMENT is as `lstm-zoo reproduce --experiments` takes it (`4`,
+`2c/p=100/q=100`). Prints one JSON line per trial (the curve left out) and
+writes it to `precision_<experiment>_<setting>.jsonl` beside this script.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import keras  # noqa: E402
+
+keras.config.set_floatx("float64")
+
+from lstm_zoo import reproduce  # noqa: E402
+
+
+def main(spec, setting, budget, trials):
+    experiment, params = reproduce.parse_experiment(spec)
+    name = spec.replace("/", "_").replace("=", "")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        f"precision_{name}_{setting}.jsonl")  # fmt: skip
+    for trial in trials:
+        result = reproduce.run_trial(experiment, params, setting, trial, 0, budget)
+        result.pop("curve")
+        result["floatx"] = keras.config.floatx()
+        line = json.dumps(result)
+        print(line, flush=True)
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(t) for t in sys.argv[4:]] or [0])

@@ -1,0 +1,41 @@
+"""A learning-rate screen of one paper-setting row (`results/reproduction.md`).
+
+    python results/reproduction/rate_screen.py EXPERIMENT SETTING RATE BUDGET TRIAL [TRIAL ...]
+
+Runs `reproduce.run_trial` with the row's `Experiment.learning_rate` replaced
+by RATE: the same nets, draws, data, rule and criterion as the table's rows.
+EXPERIMENT is as `lstm-zoo reproduce --experiments` takes it (`1`, `4`).
+Prints one JSON line per trial (the curve left out) and appends it to
+`rate_<experiment>_<setting>.jsonl` beside this script.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from lstm_zoo import reproduce  # noqa: E402
+
+
+def main(spec, setting, rate, budget, trials):
+    experiment, params = reproduce.parse_experiment(spec)
+    reproduce.EXPERIMENTS[experiment] = dataclasses.replace(
+        reproduce.EXPERIMENTS[experiment], learning_rate=rate)  # fmt: skip
+    name = spec.replace("/", "_").replace("=", "")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        f"rate_{name}_{setting}.jsonl")  # fmt: skip
+    for trial in trials:
+        result = reproduce.run_trial(experiment, params, setting, trial, 0, budget)
+        result.pop("curve")
+        result["learning_rate"] = rate
+        line = json.dumps(result)
+        print(line, flush=True)
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]),
+         [int(t) for t in sys.argv[5:]] or [0])  # fmt: skip
