@@ -2,8 +2,9 @@
 
     python results/reproduction/rate_screen.py EXPERIMENT SETTING RATE BUDGET TRIAL [TRIAL ...]
 
-Runs `reproduce.run_trial` with the row's `Experiment.learning_rate` replaced
-by RATE: the same nets, draws, data, rule and criterion as the table's rows.
+Runs `reproduce.run_trial` with the row's `Experiment.learning_rate` (the
+modern setting: `modern_learning_rate`) replaced by RATE: the same nets,
+draws, data, rule or optimizer and criterion as the table's rows.
 EXPERIMENT is as `lstm-zoo reproduce --experiments` takes it (`1`, `4`).
 Prints one JSON line per trial (the curve left out) and appends it to
 `rate_<experiment>_<setting>.jsonl` beside this script.
@@ -21,8 +22,9 @@ from lstm_zoo import reproduce  # noqa: E402
 
 def main(spec, setting, rate, budget, trials):
     experiment, params = reproduce.parse_experiment(spec)
+    field = "modern_learning_rate" if setting == "modern" else "learning_rate"
     reproduce.EXPERIMENTS[experiment] = dataclasses.replace(
-        reproduce.EXPERIMENTS[experiment], learning_rate=rate)  # fmt: skip
+        reproduce.EXPERIMENTS[experiment], **{field: rate})  # fmt: skip
     name = spec.replace("/", "_").replace("=", "")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         f"rate_{name}_{setting}.jsonl")  # fmt: skip
