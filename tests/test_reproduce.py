@@ -271,7 +271,8 @@ def test_run_resumes_and_reports(tmp_path, monkeypatch):
     assert "| 4 | adding problem (T=100) | modern | - | 2/2 | 1,500 | 0.02 | 300,000 |" in text
     assert "setting `modern`: 0 minutes." in text
     # The modern learning rates come from EXPERIMENTS, not from a copy of them.
-    rates = "learning rate 0.01; 1: 0.02 on a softmax's cross-entropy; 2a, 2b: 0.3; 2c, 5: 0.003"
+    rates = ("learning rate 0.01; 1: 0.02 on a softmax's cross-entropy; 2a, 2b: 0.3; "
+             "2c: 0.003; 5: 0.005")
     assert rates in " ".join(text.split())
     assert "100%, 49,000" in text  # the paper's number for 2c with p = q = 1000
     # A criterion parameter names its own row, against the paper's own number.
