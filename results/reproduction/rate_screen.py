@@ -1,11 +1,14 @@
-"""A learning-rate screen of one paper-setting row (`results/reproduction.md`).
+"""A learning-rate screen of one row of the reproduction (`results/reproduction.md`).
 
-    python results/reproduction/rate_screen.py EXPERIMENT SETTING RATE BUDGET TRIAL [TRIAL ...]
+    python results/reproduction/rate_screen.py [--seed=S] EXPERIMENT SETTING RATE BUDGET \
+        TRIAL [TRIAL ...]
 
 Runs `reproduce.run_trial` with the row's `Experiment.learning_rate` (the
 modern setting: `modern_learning_rate`) replaced by RATE: the same nets,
 draws, data, rule or optimizer and criterion as the table's rows.
-EXPERIMENT is as `lstm-zoo reproduce --experiments` takes it (`1`, `4`).
+EXPERIMENT is as `lstm-zoo reproduce --experiments` takes it (`1`, `4`);
+`--seed` is `reproduce.run`'s base seed (default 0, the table's: trial k of
+seed s is seed 1000 s + k).
 Prints one JSON line per trial (the curve left out) and appends it to
 `rate_<experiment>_<setting>.jsonl` beside this script.
 """
@@ -20,7 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 from lstm_zoo import reproduce  # noqa: E402
 
 
-def main(spec, setting, rate, budget, trials):
+def main(spec, setting, rate, budget, trials, seed=0):
     experiment, params = reproduce.parse_experiment(spec)
     field = "modern_learning_rate" if setting == "modern" else "learning_rate"
     reproduce.EXPERIMENTS[experiment] = dataclasses.replace(
@@ -29,7 +32,7 @@ def main(spec, setting, rate, budget, trials):
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         f"rate_{name}_{setting}.jsonl")  # fmt: skip
     for trial in trials:
-        result = reproduce.run_trial(experiment, params, setting, trial, 0, budget)
+        result = reproduce.run_trial(experiment, params, setting, trial, seed, budget)
         result.pop("curve")
         result["learning_rate"] = rate
         line = json.dumps(result)
@@ -39,5 +42,7 @@ def main(spec, setting, rate, budget, trials):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]),
-         [int(t) for t in sys.argv[5:]] or [0])  # fmt: skip
+    args = sys.argv[1:]
+    seed = int(args.pop(0).split("=", 1)[1]) if args[0].startswith("--seed=") else 0
+    main(args[0], args[1], float(args[2]), int(args[3]), [int(t) for t in args[4:]] or [0],
+         seed)  # fmt: skip
