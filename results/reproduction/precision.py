@@ -11,7 +11,6 @@ EXPERIMENT is as `lstm-zoo reproduce --experiments` takes it (`4`,
 writes it to `precision_<experiment>_<setting>.jsonl` beside this script.
 """
 
-import json
 import os
 import sys
 
@@ -25,22 +24,15 @@ import keras  # noqa: E402
 
 keras.config.set_floatx("float64")
 
+import screen  # noqa: E402
+
 from lstm_zoo import reproduce  # noqa: E402
 
 
 def main(spec, setting, budget, trials):
     experiment, params = reproduce.parse_experiment(spec)
-    name = spec.replace("/", "_").replace("=", "")
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        f"precision_{name}_{setting}.jsonl")  # fmt: skip
-    for trial in trials:
-        result = reproduce.run_trial(experiment, params, setting, trial, 0, budget)
-        result.pop("curve")
-        result["floatx"] = keras.config.floatx()
-        line = json.dumps(result)
-        print(line, flush=True)
-        with open(path, "a") as f:
-            f.write(line + "\n")
+    screen.record(screen.name_for("precision", spec, setting), experiment, params, setting,
+                  trials, budget, lambda: {"floatx": keras.config.floatx()})  # fmt: skip
 
 
 if __name__ == "__main__":

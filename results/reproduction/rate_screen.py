@@ -14,11 +14,12 @@ Prints one JSON line per trial (the curve left out) and appends it to
 """
 
 import dataclasses
-import json
 import os
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import screen  # noqa: E402
 
 from lstm_zoo import reproduce  # noqa: E402
 
@@ -28,17 +29,8 @@ def main(spec, setting, rate, budget, trials, seed=0):
     field = "modern_learning_rate" if setting == "modern" else "learning_rate"
     reproduce.EXPERIMENTS[experiment] = dataclasses.replace(
         reproduce.EXPERIMENTS[experiment], **{field: rate})  # fmt: skip
-    name = spec.replace("/", "_").replace("=", "")
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        f"rate_{name}_{setting}.jsonl")  # fmt: skip
-    for trial in trials:
-        result = reproduce.run_trial(experiment, params, setting, trial, seed, budget)
-        result.pop("curve")
-        result["learning_rate"] = rate
-        line = json.dumps(result)
-        print(line, flush=True)
-        with open(path, "a") as f:
-            f.write(line + "\n")
+    screen.record(screen.name_for("rate", spec, setting), experiment, params, setting, trials,
+                  budget, lambda: {"learning_rate": rate}, seed)  # fmt: skip
 
 
 if __name__ == "__main__":

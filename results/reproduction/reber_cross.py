@@ -10,11 +10,12 @@ Prints one JSON line per trial (the curve left out) and appends it to
 `reber_cross.jsonl` beside this script.
 """
 
-import json
 import os
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import screen  # noqa: E402
 
 from lstm_zoo import reproduce  # noqa: E402
 
@@ -27,15 +28,8 @@ def main(init_trial, data_trials):
                            overrides)  # fmt: skip
 
     reproduce.build_model = build
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reber_cross.jsonl")
-    for data_trial in data_trials:
-        result = reproduce.run_trial("1", {}, "paper", data_trial, 0, 100_000)
-        result.pop("curve")
-        result["init_seed"] = init_trial
-        line = json.dumps(result)
-        print(line, flush=True)
-        with open(path, "a") as f:
-            f.write(line + "\n")
+    screen.record("reber_cross", "1", {}, "paper", data_trials, 100_000,
+                  lambda: {"init_seed": init_trial})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ the number of tests run) and appends it to
 """
 
 import dataclasses
-import json
 import os
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import screen  # noqa: E402
 
 from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.datasets import criteria  # noqa: E402
@@ -43,17 +44,9 @@ def main(spec, setting, budget, check_every, trials):
         return made[-1]
 
     criteria.TestSetStopping = stopping
-    name = spec.replace("/", "_").replace("=", "")
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        f"test_schedule_{name}_{setting}.jsonl")  # fmt: skip
-    for trial in trials:
-        result = reproduce.run_trial(experiment, params, setting, trial, 0, budget)
-        result.pop("curve")
-        result.update(check_every=check_every, checks=len(made[-1].checks))
-        line = json.dumps(result)
-        print(line, flush=True)
-        with open(path, "a") as f:
-            f.write(line + "\n")
+    screen.record(screen.name_for("test_schedule", spec, setting), experiment, params, setting,
+                  trials, budget,
+                  lambda: {"check_every": check_every, "checks": len(made[-1].checks)})  # fmt: skip
 
 
 if __name__ == "__main__":
