@@ -102,6 +102,8 @@ def test_default_weight_layout_contract():
 # tensors in float32 (`result_type(float64, float64)` is float32 there:
 # keras-team/keras#23704), so the float64 comparisons with the NumPy paper
 # net cannot hold to 1e-10. Strict: the mark fails once Keras fixes it.
+# These comparisons set rtol=0: assert_allclose's default rtol (1e-7) let a
+# float32 product through (paper_2a's outputs, |y| up to 3.4, were 1.1e-7 off).
 KERAS_FLOAT64_MATMUL = pytest.mark.xfail(
     BACKEND == "torch", reason="keras-team/keras#23704: float64 matmul in float32 on torch",
     strict=True,
@@ -124,14 +126,15 @@ def test_forward_matches_numpy_reference(name):
     layer = make_layer(net, config)
     outputs, *states = layer(x)
     expected = ref.forward(net, x)
-    np.testing.assert_allclose(ops.convert_to_numpy(outputs), expected["y_c"], atol=1e-10)
-    np.testing.assert_allclose(ops.convert_to_numpy(states[0]), expected["y_c"][:, -1], atol=1e-10)
-    np.testing.assert_allclose(ops.convert_to_numpy(states[1]), expected["s_c"][:, -1], atol=1e-10)
+    close = {"atol": 1e-10, "rtol": 0}
+    np.testing.assert_allclose(ops.convert_to_numpy(outputs), expected["y_c"], **close)
+    np.testing.assert_allclose(ops.convert_to_numpy(states[0]), expected["y_c"][:, -1], **close)
+    np.testing.assert_allclose(ops.convert_to_numpy(states[1]), expected["s_c"][:, -1], **close)
     if config.get("recurrent_input") == "cells_and_gates":
         gates = [expected["y_in"]] + ([expected["y_phi"]] if config.get("forget_gate") else [])
         gates += [expected["y_out"]] if config.get("output_gate", True) else []
         gates = np.concatenate(gates, axis=-1)[:, -1]
-        np.testing.assert_allclose(ops.convert_to_numpy(states[2]), gates, atol=1e-10)
+        np.testing.assert_allclose(ops.convert_to_numpy(states[2]), gates, **close)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -149,13 +152,13 @@ def test_truncated_gradient_matches_reference_and_differs_from_full(name):
     _, got = gradients(truncated, x, loss_fn)
     expected = ref.grads_to_layer_order(net, ref.truncated_gradients(net, x, coeffs))
     for g_got, g_exp in zip(got, expected, strict=True):
-        np.testing.assert_allclose(g_got, g_exp, atol=1e-9)
+        np.testing.assert_allclose(g_got, g_exp, atol=1e-9, rtol=0)
 
     _, full = gradients(make_layer(net, config, gradient="full"), x, loss_fn)
     if config.get("recurrent_input") == "none":
         # Only the CEC is recurrent: truncation cuts nothing.
         for g_full, g_got in zip(full, got, strict=True):
-            np.testing.assert_allclose(g_full, g_got, atol=1e-9)
+            np.testing.assert_allclose(g_full, g_got, atol=1e-9, rtol=0)
         return
     # The recurrent kernel's gradient always differs: full BPTT sends error
     # back through it, the truncated rule does not.
