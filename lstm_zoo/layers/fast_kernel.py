@@ -96,9 +96,18 @@ def _cpu_signature():
     return platform.processor() or platform.machine()
 
 
-def _build_command(compiler, output):
+# The target flags tried in turn until one builds. The Eigen bundled with
+# TensorFlow 2.21 does not compile for CPUs with AVX512-FP16 (Intel Sapphire
+# Rapids and later) under GCC 12 (PacketMathFP16.h: "expected initializer
+# before '<'"), which -march=native enables there; the kernels use no half
+# precision, so the second variant turns that extension off, and the last
+# builds for the compiler's default target (slower, but it runs).
+TARGETS = (("-march=native",), ("-march=native", "-mno-avx512fp16"), ())
+
+
+def _build_command(compiler, output, target=TARGETS[0]):
     flags = tf.sysconfig.get_compile_flags()
-    return [compiler, "-shared", "-fPIC", "-O3", "-march=native", "-w", *flags,
+    return [compiler, "-shared", "-fPIC", "-O3", *target, "-w", *flags,
             str(SOURCE), "-o", str(output), *tf.sysconfig.get_link_flags()]  # fmt: skip
 
 
@@ -119,14 +128,21 @@ def _build(compiler, path):
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".so", delete=False) as tmp:
         partial = Path(tmp.name)
     try:
-        result = subprocess.run(_build_command(compiler, partial), capture_output=True,
-                                text=True, timeout=900)  # fmt: skip
-        if result.returncode != 0:
+        for target in TARGETS:
+            result = subprocess.run(_build_command(compiler, partial, target),
+                                    capture_output=True, text=True, timeout=900)  # fmt: skip
+            if result.returncode == 0:
+                break
+            _log.warning("lstm_zoo: the kernel build with %s failed: %s",
+                         " ".join(target) or "the default target",
+                         result.stderr.strip()[-500:])  # fmt: skip
+        else:
             raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[-2000:]}")
         os.replace(partial, path)  # atomic: concurrent builds both end with a whole file
     finally:
         partial.unlink(missing_ok=True)
-    _log.warning("lstm_zoo: built the LSTM1997 kernel in %.0f s", time.time() - start)
+    _log.warning("lstm_zoo: built the LSTM1997 kernel (%s) in %.0f s",
+                 " ".join(target) or "the default target", time.time() - start)  # fmt: skip
 
 
 def load():

@@ -268,3 +268,36 @@ def test_failed_build_falls_back_with_a_warning(monkeypatch, tmp_path, caplog):
     x = np.random.default_rng(8).normal(size=(2, 6, 3)).astype("float32")
     assert "Lstm1997Fused" not in _op_types(lambda v: layer(v)[0], tf.constant(x))
     np.testing.assert_allclose(np.asarray(layer(x)[0]), np.asarray(generic(x)[0]), atol=1e-6)
+
+
+def test_build_tries_the_next_target_when_one_fails(monkeypatch, tmp_path, caplog):
+    # -march=native fails (as it does with TF 2.21's Eigen on CPUs with
+    # AVX512-FP16 under GCC 12); the next target in `TARGETS` builds.
+    commands = []
+
+    def run(command, **kwargs):
+        commands.append(command)
+        flags = set(command)
+        if "-march=native" in flags and "-mno-avx512fp16" not in flags:
+            return subprocess.CompletedProcess(command, 1, "", "PacketMathFP16.h: error")
+        with open(command[command.index("-o") + 1], "wb") as f:
+            f.write(b"built")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(fast_kernel.subprocess, "run", run)
+    path = tmp_path / "kernel.so"
+    with caplog.at_level("WARNING", logger="lstm_zoo"):
+        fast_kernel._build("c++", path)
+    assert path.read_bytes() == b"built"
+    assert [c[c.index("-O3") + 1 : c.index("-w")] for c in commands] == [
+        ["-march=native"], ["-march=native", "-mno-avx512fp16"]
+    ]
+    assert "PacketMathFP16.h" in caplog.text and "-mno-avx512fp16" in caplog.text
+    assert [p.name for p in tmp_path.iterdir()] == ["kernel.so"]  # no partial file left
+
+    # Where every target fails, the build raises with the compiler's message.
+    monkeypatch.setattr(fast_kernel.subprocess, "run", lambda command, **kwargs: (
+        subprocess.CompletedProcess(command, 1, "", "no way")))  # fmt: skip
+    with pytest.raises(RuntimeError, match="no way"):
+        fast_kernel._build("c++", tmp_path / "other.so")
+    assert not (tmp_path / "other.so").exists()
