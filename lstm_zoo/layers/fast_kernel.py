@@ -129,20 +129,20 @@ def _build(compiler, path):
         partial = Path(tmp.name)
     try:
         for target in TARGETS:
+            label = " ".join(target) or "the default target"
             result = subprocess.run(_build_command(compiler, partial, target),
                                     capture_output=True, text=True, timeout=900)  # fmt: skip
             if result.returncode == 0:
                 break
-            _log.warning("lstm_zoo: the kernel build with %s failed: %s",
-                         " ".join(target) or "the default target",
+            _log.warning("lstm_zoo: the kernel build with %s failed: %s", label,
                          result.stderr.strip()[-500:])  # fmt: skip
         else:
             raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[-2000:]}")
         os.replace(partial, path)  # atomic: concurrent builds both end with a whole file
     finally:
         partial.unlink(missing_ok=True)
-    _log.warning("lstm_zoo: built the LSTM1997 kernel (%s) in %.0f s",
-                 " ".join(target) or "the default target", time.time() - start)  # fmt: skip
+    _log.warning("lstm_zoo: built the LSTM1997 kernel (%s) in %.0f s", label,
+                 time.time() - start)  # fmt: skip
 
 
 def load():
