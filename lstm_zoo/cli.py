@@ -105,8 +105,8 @@ def reproduce_experiments(fv, argv):
         reproduce.check_first_trial(fv.first_trial, fv.trials)  # before recording the command
         reproduce.record_command(fv.output_dir, command)
         reproduce.run(experiments, fv.settings, fv.trials, fv.seed, fv.budget, fv.output_dir,
-                      budgets, save_models=fv.save_models,
-                      first_trial=fv.first_trial)  # fmt: skip
+                      budgets, save_models=fv.save_models, first_trial=fv.first_trial,
+                      rerun_unsolved=fv.rerun_unsolved)  # fmt: skip
     reproduce.write_report(fv.output_dir, report, command)
     print(f"Report: {report}")
     return 0

@@ -761,6 +761,33 @@ def _blocks(experiment, params, total, per_block, seed_of):
         yield tuple(a for a in arrays if a is not None)
 
 
+def _row_key(row):
+    """A `trials.csv` row's `(experiment, params, setting, trial)`."""
+    return row["experiment"], row["params"], row["setting"], int(row["trial"])
+
+
+def _append_rows(path, rows):
+    """Appends `rows` to the CSV `path` (`FIELDS`), with a header if new."""
+    new_file = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS, lineterminator="\n")
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def _replace_row(path, old, new):
+    """Puts `new` in `old`'s place in the `trials.csv` at `path` (rewritten
+    atomically) after appending `old` to `superseded.csv` beside it."""
+    _append_rows(os.path.join(os.path.dirname(path), "superseded.csv"), [old])
+    rows = [new if _row_key(r) == _row_key(old) else r for r in read_trials(path)]
+    partial = path + ".partial"
+    if os.path.exists(partial):
+        os.remove(partial)
+    _append_rows(partial, rows)
+    os.replace(partial, path)
+
+
 def read_trials(path):
     """Rows of a `trials.csv` (empty if it does not exist)."""
     if not os.path.exists(path):
@@ -784,7 +811,8 @@ def check_first_trial(first_trial, trials):
 
 
 def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
-        output_dir="reproduction", budgets=None, save_models=None, first_trial=0):  # fmt: skip
+        output_dir="reproduction", budgets=None, save_models=None, first_trial=0,
+        rerun_unsolved=False):  # fmt: skip
     """Runs the reproduction, skipping trials already in `output_dir/trials.csv`.
 
     Args:
@@ -805,6 +833,13 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         first_trial: Run only trials `first_trial` to `trials - 1` (default
             0, all): processes started with different ranges share a row's
             trials without running one twice.
+        rerun_unsolved: Also run again, from its start, every trial whose row
+            in `trials.csv` is unsolved with a smaller budget than this run's
+            (a larger budget for the trials that did not reach the criterion;
+            a trial stops at the criterion, so its budget does not change the
+            course of a solved one). The new row takes the old one's place in
+            `trials.csv`, and the old row is appended to `superseded.csv`
+            beside it.
 
     Returns:
         The list of all rows of `trials.csv` after the run.
@@ -818,16 +853,17 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         one_of("settings", setting, SETTINGS)
     os.makedirs(os.path.join(output_dir, "curves"), exist_ok=True)
     path = os.path.join(output_dir, "trials.csv")
-    done = {
-        (r["experiment"], r["params"], r["setting"], int(r["trial"])) for r in read_trials(path)
-    }
+    done = {_row_key(r): r for r in read_trials(path)}
     plan = []
     for index, (experiment, params) in enumerate(experiments):
-        limit = budgets[index] if budgets else budget or EXPERIMENTS[experiment].budget
+        limit = positive_int("budget", budgets[index] if budgets else budget
+                             or EXPERIMENTS[experiment].budget)  # fmt: skip
         for setting in settings:
             for trial in range(first_trial, trials):
-                if (experiment, params_key(params), setting, trial) not in done:
-                    plan.append((experiment, params, setting, trial, positive_int("budget", limit)))
+                old = done.get((experiment, params_key(params), setting, trial))
+                if old is None or (rerun_unsolved and old["solved"] != "True"
+                                   and int(old["budget"]) < limit):  # fmt: skip
+                    plan.append((experiment, params, setting, trial, limit))
     planned = len(experiments) * len(settings) * (trials - first_trial)
     if len(plan) < planned:
         logging.info("%s: %d trials already done, %d to run", path, planned - len(plan),
@@ -847,12 +883,13 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         with open(os.path.join(output_dir, "curves", name.replace("=", "").replace(",", "_")),
                   "w") as f:  # fmt: skip
             json.dump(thin_curve(curve), f)
-        new_file = not os.path.exists(path)
-        with open(path, "a", newline="") as f:
-            writer = csv.DictWriter(f, FIELDS, lineterminator="\n")
-            if new_file:
-                writer.writeheader()
-            writer.writerow(result)
+        old = done.get((experiment, params_key(params), setting, trial))
+        if old is None:
+            _append_rows(path, [result])
+        else:
+            _replace_row(path, old, result)
+            logging.info("%s: the earlier row (budget %s) is in superseded.csv", label,
+                         old["budget"])  # fmt: skip
         outcome = "solved" if result["solved"] else "NOT solved"
         logging.info("%s: %s after %s sequences, test wrong %.4f, %.0f s", label, outcome,
                      result["sequences"] or limit, result["test_wrong"],

@@ -116,6 +116,10 @@ def _define_reproduce(fv):
     d.DEFINE_integer("first_trial", 0, "Run only the trials from this index on (to share a "
                      "row's trials between processes, e.g. --trials=3 --first_trial=2 runs "
                      "the third alone).", lower_bound=0, flag_values=fv)  # fmt: skip
+    d.DEFINE_bool("rerun_unsolved", False, "Also run again, from its start, each trial "
+                  "already in trials.csv unsolved with a smaller budget than this run's; its "
+                  "new row replaces the old one, which goes to superseded.csv.",
+                  flag_values=fv)  # fmt: skip
     d.DEFINE_integer("seed", 0, "Seed of the first trial.", flag_values=fv)
     d.DEFINE_integer("budget", None, "Most training sequences per trial (default: per "
                      "experiment).", lower_bound=1, flag_values=fv)  # fmt: skip

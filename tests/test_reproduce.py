@@ -249,6 +249,51 @@ def test_first_trial_splits_a_rows_trials(tmp_path, monkeypatch):
         reproduce.run([("4", {})], ["paper"], trials=3, output_dir=out, first_trial=3)
 
 
+def test_rerun_unsolved_reruns_only_unsolved_trials_with_smaller_budgets(tmp_path,
+                                                                          monkeypatch):  # fmt: skip
+    calls = []
+    fake = _fake_trial(calls)
+
+    def run_trial(experiment, params, setting, trial, seed, budget, label="", save_model=None):
+        result = fake(experiment, params, setting, trial, seed, budget, label, save_model)
+        if trial == 1 and budget > 500:  # trial 1 solves with the larger budget
+            result.update(solved=True, sequences=700, test_wrong=0.0)
+        return result
+
+    monkeypatch.setattr(reproduce, "run_trial", run_trial)
+    out = str(tmp_path / "out")
+    path = os.path.join(out, "trials.csv")
+    reproduce.run([("4", {})], ["paper", "modern"], trials=3, budget=500, output_dir=out)
+    assert len(calls) == 6  # paper unsolved, modern solved
+    before = open(path).read()
+    # Without the flag nothing runs again, whatever the budget.
+    reproduce.run([("4", {})], ["paper", "modern"], trials=3, budget=900, output_dir=out)
+    assert len(calls) == 6 and open(path).read() == before
+    # With it, a budget no larger than the rows' runs nothing either.
+    reproduce.run([("4", {})], ["paper"], trials=3, budget=500, output_dir=out,
+                  rerun_unsolved=True)  # fmt: skip
+    assert len(calls) == 6
+    rows = reproduce.run([("4", {})], ["paper", "modern"], trials=3, budget=900,
+                         output_dir=out, rerun_unsolved=True)  # fmt: skip
+    # Only the unsolved paper trials ran again; the solved modern ones did not.
+    assert [(c[1], c[2]) for c in calls[6:]] == [("paper", 0), ("paper", 1), ("paper", 2)]
+    assert len(rows) == 6  # one row per trial, in the old rows' places
+    assert [(r["setting"], r["trial"]) for r in rows] == [
+        (r["setting"], r["trial"]) for r in csv.DictReader(before.splitlines())]
+    paper = {int(r["trial"]): r for r in rows if r["setting"] == "paper"}
+    assert {t: r["budget"] for t, r in paper.items()} == {0: "900", 1: "900", 2: "900"}
+    assert paper[1]["solved"] == "True" and paper[1]["sequences"] == "700"
+    assert all(r["budget"] == "500" for r in rows if r["setting"] == "modern")
+    superseded = reproduce.read_trials(os.path.join(out, "superseded.csv"))
+    assert [(r["trial"], r["budget"], r["solved"]) for r in superseded] == [
+        ("0", "500", "False"), ("1", "500", "False"), ("2", "500", "False")]
+    assert not os.path.exists(path + ".partial")
+    # Solved now, trial 1 is not run again; 0 and 2 are, with a still larger budget.
+    reproduce.run([("4", {})], ["paper"], trials=3, budget=1000, output_dir=out,
+                  rerun_unsolved=True)  # fmt: skip
+    assert [c[2] for c in calls[9:]] == [0, 2]
+
+
 def test_run_resumes_and_reports(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(reproduce, "run_trial", _fake_trial(calls))
