@@ -124,6 +124,12 @@ class PaperLearningRule:
     (1,)
     """
 
+    #: The cells' outputs and the gates' activations before the first step,
+    #: as the recurrent input of the first step: 0, as a Keras RNN layer's
+    #: state starts (`LSTM1997Cell.get_initial_state`). A side experiment may
+    #: set it with the layer's (`results/reproduction/start_state.py`).
+    START_ACTIVATION = 0.0
+
     def __init__(self, model, learning_rate, update="step", error="eq19", per_step=False):
         self.model = model
         if not float(learning_rate) > 0:
@@ -338,8 +344,9 @@ class PaperLearningRule:
         zeros = (ops.zeros((D + R, G), dtype), ops.zeros((G,), dtype),
                  ops.zeros(out_kernel.shape, dtype),
                  ops.zeros((out_kernel.shape[1],), dtype))  # fmt: skip
-        gates0 = ops.zeros((gate_width,), dtype)
-        carry = (W, b, out_kernel, out_bias, ops.zeros((U,), dtype), gates0,
+        start = self.START_ACTIVATION
+        gates0 = ops.full((gate_width,), start, dtype)
+        carry = (W, b, out_kernel, out_bias, ops.full((U,), start, dtype), gates0,
                  ops.zeros((U,), dtype), ops.zeros((U, M), dtype), ops.zeros((U, M), dtype),
                  *zeros)  # fmt: skip
         carry, outputs = _scan(step, carry, (x, targets, step_weights, active))

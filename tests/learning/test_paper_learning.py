@@ -108,9 +108,10 @@ def _f(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def numpy_online(net, weights, x, y, alpha, per_step):
+def numpy_online(net, weights, x, y, alpha, per_step, start=0.0):
     """The paper's A.1 on-line, unit by unit in NumPy: every weight changes at
-    every step by that step's contribution (eqs. 19-28)."""
+    every step by that step's contribution (eqs. 19-28). `start`: the cells'
+    outputs and the gates before the first step (the JKU simulator: 0.5)."""
     B, S = net["cells"] // net["block"], net["block"]
     U, D = net["cells"], x.shape[1]
     has_out, long_lag = net["out_gate"], net["recurrent"] == "none"
@@ -142,7 +143,7 @@ def numpy_online(net, weights, x, y, alpha, per_step):
     W_out = rows[B + U :] if has_out else None
     R = 0 if recurrent is None else recurrent.shape[0]
     M = D + R + 1
-    y_c, y_in, y_out, s = np.zeros(U), np.zeros(B), np.zeros(B), np.zeros(U)
+    y_c, y_in, y_out, s = np.full(U, start), np.full(B, start), np.full(B, start), np.zeros(U)
     dS_c, dS_in = np.zeros((U, M)), np.zeros((U, M))
     for t in range(x.shape[0]):
         rec = [] if net["recurrent"] == "none" else [y_c]
@@ -218,6 +219,22 @@ def test_online_updates_match_a_numpy_derivation_from_the_paper(name):
     summed = PaperLearningRule(build(net, seed=4), 0.7, update="sequence", per_step=per_step)
     summed.train_sequence(x, y)
     assert max(np.abs(a - b).max() for a, b in zip(summed.get_weights(), got, strict=True)) > 1e-5
+
+
+def test_the_start_activation_seeds_the_first_steps_recurrent_input(monkeypatch):
+    net = NETS["reber"]
+    model = build(net, seed=4)
+    x, y = data(net, steps=12, seed=5)
+    monkeypatch.setattr(PaperLearningRule, "START_ACTIVATION", 0.5)
+    rule = PaperLearningRule(model, 0.7, update="step", per_step=True)
+    start = rule.get_weights()
+    expected = numpy_online(net, start, x, y, 0.7, True, start=0.5)
+    rule.train_sequence(x, y)
+    for g_got, g_exp in zip(rule.get_weights(), expected, strict=True):
+        np.testing.assert_allclose(g_got, g_exp, rtol=1e-4, atol=1e-5)
+    # The start matters: from zeros the same sequence trains other weights.
+    zeros = numpy_online(net, start, x, y, 0.7, True)
+    assert max(np.abs(a - b).max() for a, b in zip(zeros, expected, strict=True)) > 1e-4
 
 
 def test_masked_steps_change_nothing_and_fit_drives_callbacks():
