@@ -41,6 +41,7 @@ Where the paper is silent the choices are ours and say so in `EXPERIMENTS`,
 `criteria` and `SequentialConstruction`.
 """
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -781,11 +782,29 @@ def _replace_row(path, old, new):
     atomically) after appending `old` to `superseded.csv` beside it."""
     _append_rows(os.path.join(os.path.dirname(path), "superseded.csv"), [old])
     rows = [new if _row_key(r) == _row_key(old) else r for r in read_trials(path)]
-    partial = path + ".partial"
+    partial = f"{path}.{os.getpid()}.partial"
     if os.path.exists(partial):
         os.remove(partial)
     _append_rows(partial, rows)
     os.replace(partial, path)
+
+
+@contextlib.contextmanager
+def _locked(path):
+    """Holds an exclusive lock on `path + ".lock"` (POSIX `flock`; nothing
+    where there is none), so that processes sharing a `trials.csv` do not
+    rewrite it over each other's rows."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def read_trials(path):
@@ -884,10 +903,12 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
                   "w") as f:  # fmt: skip
             json.dump(thin_curve(curve), f)
         old = done.get((experiment, params_key(params), setting, trial))
-        if old is None:
-            _append_rows(path, [result])
-        else:
-            _replace_row(path, old, result)
+        with _locked(path):  # other processes may share the file
+            if old is None:
+                _append_rows(path, [result])
+            else:
+                _replace_row(path, old, result)
+        if old is not None:
             logging.info("%s: the earlier row (budget %s) is in superseded.csv", label,
                          old["budget"])  # fmt: skip
         outcome = "solved" if result["solved"] else "NOT solved"
