@@ -779,9 +779,15 @@ def _append_rows(path, rows):
 
 def _replace_row(path, old, new):
     """Puts `new` in `old`'s place in the `trials.csv` at `path` (rewritten
-    atomically) after appending `old` to `superseded.csv` beside it."""
+    atomically; at its end if the file no longer has that trial) after
+    appending `old` to `superseded.csv` beside it."""
     _append_rows(os.path.join(os.path.dirname(path), "superseded.csv"), [old])
-    rows = [new if _row_key(r) == _row_key(old) else r for r in read_trials(path)]
+    rows = read_trials(path)
+    keys = [_row_key(r) for r in rows]
+    if _row_key(old) in keys:
+        rows[keys.index(_row_key(old))] = new
+    else:
+        rows.append(new)
     partial = f"{path}.{os.getpid()}.partial"
     if os.path.exists(partial):
         os.remove(partial)

@@ -292,6 +292,15 @@ def test_rerun_unsolved_reruns_only_unsolved_trials_with_smaller_budgets(tmp_pat
     reproduce.run([("4", {})], ["paper"], trials=3, budget=1000, output_dir=out,
                   rerun_unsolved=True)  # fmt: skip
     assert [c[2] for c in calls[9:]] == [0, 2]
+    # A row gone from the file meanwhile (another process, a hand edit) is
+    # appended rather than lost.
+    old = dict(reproduce.read_trials(path)[0])
+    rows = reproduce.read_trials(path)[1:]
+    os.remove(path)
+    reproduce._append_rows(path, rows)
+    reproduce._replace_row(path, old, {**old, "budget": "2000"})
+    rows = reproduce.read_trials(path)
+    assert len(rows) == 6 and rows[-1]["trial"] == old["trial"] and rows[-1]["budget"] == "2000"
 
 
 def test_run_resumes_and_reports(tmp_path, monkeypatch):
