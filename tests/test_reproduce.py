@@ -367,6 +367,14 @@ def test_cli_reports_and_rejects_bad_experiments(tmp_path):
     bad = run_cli(["reproduce", "--experiments=4,9", f"--output_dir={out}",
                    "--backend=tensorflow"])  # fmt: skip
     assert bad.returncode == 2 and "'9'" in bad.stderr
+    # --rerun_unsolved leaves a solved trial alone, whatever the budget.
+    before = (out / "trials.csv").read_text()
+    again = run_cli(["reproduce", "--experiments=6a", "--settings=paper", "--trials=1",
+                     "--budget=5000", "--rerun_unsolved", f"--output_dir={out}",
+                     "--backend=tensorflow"])  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (out / "trials.csv").read_text() == before
+    assert not (out / "superseded.csv").exists()
 
 
 def test_paper_setting_trains_for_real_to_the_criterion(tmp_path):
