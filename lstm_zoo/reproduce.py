@@ -767,12 +767,13 @@ def _row_key(row):
     return row["experiment"], row["params"], row["setting"], int(row["trial"])
 
 
-def _append_rows(path, rows):
-    """Appends `rows` to the CSV `path` (`FIELDS`), with a header if new."""
-    new_file = not os.path.exists(path)
-    with open(path, "a", newline="") as f:
+def _write_rows(path, rows, mode="a"):
+    """Appends `rows` to the CSV `path` (`FIELDS`), with a header if new;
+    `mode="w"` writes a new file of them instead."""
+    header = mode == "w" or not os.path.exists(path)
+    with open(path, mode, newline="") as f:
         writer = csv.DictWriter(f, FIELDS, lineterminator="\n")
-        if new_file:
+        if header:
             writer.writeheader()
         writer.writerows(rows)
 
@@ -781,7 +782,7 @@ def _replace_row(path, old, new):
     """Puts `new` in `old`'s place in the `trials.csv` at `path` (rewritten
     atomically; at its end if the file no longer has that trial) after
     appending `old` to `superseded.csv` beside it."""
-    _append_rows(os.path.join(os.path.dirname(path), "superseded.csv"), [old])
+    _write_rows(os.path.join(os.path.dirname(path), "superseded.csv"), [old])
     rows = read_trials(path)
     keys = [_row_key(r) for r in rows]
     if _row_key(old) in keys:
@@ -789,9 +790,7 @@ def _replace_row(path, old, new):
     else:
         rows.append(new)
     partial = f"{path}.{os.getpid()}.partial"
-    if os.path.exists(partial):
-        os.remove(partial)
-    _append_rows(partial, rows)
+    _write_rows(partial, rows, mode="w")
     os.replace(partial, path)
 
 
@@ -888,12 +887,12 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
                 old = done.get((experiment, params_key(params), setting, trial))
                 if old is None or (rerun_unsolved and old["solved"] != "True"
                                    and int(old["budget"]) < limit):  # fmt: skip
-                    plan.append((experiment, params, setting, trial, limit))
+                    plan.append((experiment, params, setting, trial, limit, old))
     planned = len(experiments) * len(settings) * (trials - first_trial)
     if len(plan) < planned:
         logging.info("%s: %d trials already done, %d to run", path, planned - len(plan),
                      len(plan))  # fmt: skip
-    for number, (experiment, params, setting, trial, limit) in enumerate(plan, 1):
+    for number, (experiment, params, setting, trial, limit, old) in enumerate(plan, 1):
         label = (f"[{number}/{len(plan)}] exp {experiment} {params_key(params)} {setting} "
                  f"trial {trial + 1}/{trials}")  # fmt: skip
         logging.info("%s: start, budget %d sequences", label, limit)
@@ -908,15 +907,13 @@ def run(experiments, settings=DEFAULT_SETTINGS, trials=3, seed=0, budget=None,
         with open(os.path.join(output_dir, "curves", name.replace("=", "").replace(",", "_")),
                   "w") as f:  # fmt: skip
             json.dump(thin_curve(curve), f)
-        old = done.get((experiment, params_key(params), setting, trial))
         with _locked(path):  # other processes may share the file
             if old is None:
-                _append_rows(path, [result])
+                _write_rows(path, [result])
             else:
                 _replace_row(path, old, result)
-        if old is not None:
-            logging.info("%s: the earlier row (budget %s) is in superseded.csv", label,
-                         old["budget"])  # fmt: skip
+                logging.info("%s: the earlier row (budget %s) is in superseded.csv", label,
+                             old["budget"])  # fmt: skip
         outcome = "solved" if result["solved"] else "NOT solved"
         logging.info("%s: %s after %s sequences, test wrong %.4f, %.0f s", label, outcome,
                      result["sequences"] or limit, result["test_wrong"],

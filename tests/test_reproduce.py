@@ -297,7 +297,7 @@ def test_rerun_unsolved_reruns_only_unsolved_trials_with_smaller_budgets(tmp_pat
     old = dict(reproduce.read_trials(path)[0])
     rows = reproduce.read_trials(path)[1:]
     os.remove(path)
-    reproduce._append_rows(path, rows)
+    reproduce._write_rows(path, rows)
     reproduce._replace_row(path, old, {**old, "budget": "2000"})
     rows = reproduce.read_trials(path)
     assert len(rows) == 6 and rows[-1]["trial"] == old["trial"] and rows[-1]["budget"] == "2000"
