@@ -1,8 +1,9 @@
 """What the one-off screens beside this file share: run trials of
 `reproduce.run_trial` and keep each result as a JSON line.
 
-The screens (`precision.py`, `rate_screen.py`, `reber_cross.py`,
-`test_schedule.py`) patch `reproduce` or `criteria` first, then call `record`.
+The screens (`optimizer_screen.py`, `precision.py`, `rate_screen.py`,
+`reber_cross.py`, `simulator_init.py`, `start_state.py`, `test_schedule.py`)
+patch `reproduce`, `criteria` or the layer first, then call `record`.
 """
 
 import json
