@@ -31,7 +31,10 @@ def main(spec, trial, sequences):
     experiment, params = reproduce.parse_experiment(spec)
     row = reproduce.EXPERIMENTS[experiment]
     if experiment == "1" or row.sequential:
-        raise ValueError(f"Argument `experiment`: {experiment} is not run from a stream here")
+        raise ValueError(
+            f"Argument `experiment` must train on a stream of fresh sequences without adding "
+            f"cells (not 1, 2a or 2b); received: experiment={experiment!r}"
+        )
     task = paper_tasks.TASKS[experiment]
     first = paper_tasks.generate(experiment, 1, 0, **params)
     shape = (first[0].shape[-1], first[1].shape[-1], task.per_step, True, trial)
