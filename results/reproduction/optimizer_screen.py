@@ -36,11 +36,13 @@ from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.layers import LSTM1997  # noqa: E402
 
 MODES = ("truncated", "full", "adam_truncated", "adam_full")
+ADAM_RATE = 0.01
 
 
 def main(spec, mode, budget, trials, rate=None):
     if mode not in MODES:
         raise ValueError(f"Argument `mode` must be one of {MODES}; received: mode={mode!r}")
+    adam = mode.startswith("adam_")
     experiment, params = reproduce.parse_experiment(spec)
     if reproduce.EXPERIMENTS[experiment].sequential:
         # model.fit has no sequential construction: the cell would never join.
@@ -60,15 +62,15 @@ def main(spec, mode, budget, trials, rate=None):
         for layer in model.layers:
             if isinstance(layer, LSTM1997):
                 layer.cell.gradient = mode.replace("adam_", "")
-        if mode.startswith("adam_"):
-            model.compile(keras.optimizers.Adam(0.01, clipnorm=1.0), model.loss,
+        if adam:
+            model.compile(keras.optimizers.Adam(ADAM_RATE, clipnorm=1.0), model.loss,
                           metrics=reproduce.criterion_metrics(experiment),
                           steps_per_execution=20)  # fmt: skip
         return model
 
     reproduce.build_model = paper_net
     # "modern" only routes the trial through model.fit, one sequence a step.
-    rate = 0.01 if mode.startswith("adam_") else reproduce.EXPERIMENTS[experiment].learning_rate
+    rate = ADAM_RATE if adam else reproduce.EXPERIMENTS[experiment].learning_rate
     screen.record(name, experiment, params, "modern", trials, budget,
                   lambda: {"mode": mode, "learning_rate": rate})  # fmt: skip
 

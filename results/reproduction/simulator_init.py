@@ -48,13 +48,11 @@ def simulator_start(experiment):
     init_range = reproduce.EXPERIMENTS[experiment].init_range
     start_state.start_from(0.5)
 
+    table_segment = LSTM1997Cell._bias_segment
+
     def bias_segment(self, base, start, value, dtype):
-        drawn = base[start : start + self.blocks]
-        if value is None:
-            return drawn
-        if isinstance(value, float):
-            value = [value] * self.blocks
-        return ops.convert_to_tensor(value, dtype=dtype or base.dtype) + drawn
+        segment = table_segment(self, base, start, value, dtype)
+        return segment if value is None else segment + base[start : start + self.blocks]
 
     LSTM1997Cell._bias_segment = bias_segment
     build = reproduce.build_model
