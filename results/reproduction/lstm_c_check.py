@@ -1,0 +1,173 @@
+"""Does `lstm_zoo.paper_learning` compute what the JKU LSTM simulator
+computes? Trains a paper net from the same initial weights on the same
+sequences in both and prints the largest weight difference after 1, 10, 100
+and 1,000 sequences.
+
+    python lstm_c_check.py EXPERIMENT LSTM_C_DIR [SEQUENCES]
+
+EXPERIMENT: 1 (the embedded Reber grammar, `lstm_c_driver.c`) or 4 (the
+adding problem, `lstm_c_stream_driver.c`). `lstm.c`
+(www.bioinf.jku.at/software/lstm) is not in this repository; give the folder
+that holds a copy. The driver's dump mode draws lstm.c's initial weights
+(seed 1; the paper's net: 276 or 93 weights, zero start) and trains with
+lstm.c's functions in double precision on the table's trial 0 data (Reber:
+strings it picks from the training set; 4: the first fresh sequences of
+the trial's stream), writing the weights. The same weights are loaded into
+`reproduce.build_model(EXPERIMENT, "paper", ...)` and trained by
+`PaperLearningRule` (one update per sequence, eq. 19, the paper setting's
+rate) on the same sequences, in float64 (JAX with x64).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import keras  # noqa: E402
+
+keras.config.set_floatx("float64")
+
+import lstm_c_reber  # noqa: E402
+import lstm_c_stream  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lstm_zoo import reproduce  # noqa: E402
+from lstm_zoo.datasets import reber  # noqa: E402
+from lstm_zoo.paper_learning import PaperLearningRule  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: experiment -> inputs, outputs, blocks, cells per block, constant hidden
+#: units (lstm.c's output bias), every column biased (else the gates only),
+#: the paper's learning rate.
+NETS = {"1": (7, 7, 3, 2, 0, False, 0.5), "4": (2, 1, 2, 2, 1, True, 0.5)}
+
+
+def keras_weights(experiment, w):
+    """lstm.c's matrix `w[target, source]` in the layout of the layer
+    (`LSTM1997Cell`: columns [input gates | cell inputs | output gates],
+    recurrent rows [cells | input gates | output gates]) and its Dense layer."""
+    inputs, outputs, blocks, size, hidden, all_biased, _ = NETS[experiment]
+    bias_unit = inputs  # lstm.c's bias unit follows the inputs
+    first = inputs + 1 + hidden  # hi_in_mod
+    cells_total = blocks * size
+    columns, rows, cells = {}, {}, []
+    for u in range(blocks):
+        in_gate = first + u * (2 + size)
+        columns[in_gate], rows[in_gate] = u, cells_total + u
+        columns[in_gate + 1] = blocks + cells_total + u
+        rows[in_gate + 1] = cells_total + blocks + u
+        for v in range(size):
+            cell = in_gate + 2 + v
+            columns[cell], rows[cell] = blocks + size * u + v, size * u + v
+            cells.append(cell)
+    kernel = np.zeros((inputs, len(columns)))
+    recurrent = np.zeros((len(rows), len(columns)))
+    bias = np.zeros(len(columns))
+    for target, column in columns.items():
+        kernel[:, column] = w[target, :inputs]
+        bias[column] = w[target, bias_unit]
+        for source, row in rows.items():
+            recurrent[row, column] = w[target, source]
+    out = first + blocks * (2 + size)  # cell_mod: the output units follow
+    dense = np.stack([w[out : out + outputs, c] for c in cells])
+    if not all_biased:  # the gate columns only, [input | output]
+        gates = [*range(blocks), *range(blocks + cells_total, 2 * blocks + cells_total)]
+        return [kernel, recurrent, bias[gates], dense]
+    return [kernel, recurrent, bias, dense, w[out : out + outputs, first - 1]]
+
+
+def read_dump(path):
+    weights, current = {}, None
+    with open(path) as f:
+        for line in f:
+            word, *rest = line.split()
+            if word == "weights":
+                current = weights.setdefault(int(rest[0]), [])
+            elif word != "string":
+                current.append([float(v) for v in (word, *rest)])
+    return {k: np.array(v) for k, v in weights.items()}
+
+
+def picks_of(path):
+    with open(path) as f:
+        return [int(line.split()[1]) for line in f if line.startswith("string ")]
+
+
+def run_lstm_c(experiment, lstm_c_dir, count, work):
+    """Runs the driver's dump mode; returns the dump's path and the sequences
+    it trained on, `[(x, y), ...]`."""
+    driver = "lstm_c_driver.c" if experiment == "1" else "lstm_c_stream_driver.c"
+    binary, data, dump = (os.path.join(work, n) for n in ("driver", "data", "dump.txt"))
+    subprocess.run(
+        [
+            "gcc",
+            "-O2",
+            "-std=gnu89",
+            "-w",
+            "-I",
+            lstm_c_dir,
+            os.path.join(HERE, driver),
+            "-o",
+            binary,
+            "-lm",
+        ],
+        check=True,
+    )
+    if experiment == "1":
+        lstm_c_reber.write_data(0, data)
+        subprocess.run(
+            [binary, data, "1", str(count), "0.5", "0", "1", str(10 * count), dump],
+            check=True,
+            capture_output=True,
+        )
+        x, y, lengths, _ = reber.embedded_reber(256, seed=(0, 1))
+        return dump, [(x[i, : lengths[i]], y[i, : lengths[i]]) for i in picks_of(dump)]
+    x, y, lengths = lstm_c_stream.generate(experiment, count, (0, 0))
+    with open(data, "wb") as f:
+        f.write(lstm_c_stream.records(x[:10], y[:10], lengths[:10]))
+    subprocess.run(
+        [binary, data, "1", str(count), "0.5", "0", "0.01", "1", dump],
+        input=lstm_c_stream.records(x, y, lengths),
+        check=True,
+        capture_output=True,
+    )
+    return dump, [(x[i, : lengths[i]], y[i]) for i in range(count)]
+
+
+def main(experiment, lstm_c_dir, count):
+    if experiment not in NETS:
+        raise ValueError(f"EXPERIMENT={experiment!r}: expected one of {sorted(NETS)}")
+    inputs, outputs, *_, rate = NETS[experiment]
+    dump, sequences = run_lstm_c(experiment, lstm_c_dir, count, tempfile.mkdtemp(prefix="lstm_c_"))
+    weights = read_dump(dump)
+    per_step = experiment == "1"
+    model = reproduce.build_model(experiment, "paper", inputs, outputs, per_step, True, 0, {})
+    start = keras_weights(experiment, weights[0])
+    if [w.shape for w in model.get_weights()] != [w.shape for w in start]:
+        raise RuntimeError("the paper net's weights are not laid out as this check maps them")
+    print(f"experiment {experiment}: {sum(w.size for w in start)} weights")
+    model.set_weights(start)
+    rule = PaperLearningRule(model, rate, update="sequence", error="eq19", per_step=per_step)
+    for seen, (x, y) in enumerate(sequences, start=1):
+        rule.train_sequence(x, y)
+        if seen in weights:
+            theirs = keras_weights(experiment, weights[seen])
+            largest = max(
+                float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), theirs, strict=True)
+            )
+            moved = max(float(np.abs(b - a).max()) for a, b in zip(start, theirs, strict=True))
+            print(
+                f"after {seen:>5} sequences: largest difference {largest:.3g} "
+                f"(largest change of a weight since the start {moved:.3g})",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1000)
