@@ -5,14 +5,14 @@ and 1,000 sequences.
 
     python lstm_c_check.py EXPERIMENT LSTM_C_DIR [SEQUENCES]
 
-EXPERIMENT: 1 (the embedded Reber grammar, `lstm_c_driver.c`) or 4 (the
-adding problem, `lstm_c_stream_driver.c`). `lstm.c`
+EXPERIMENT: 1 (the embedded Reber grammar, `lstm_c_driver.c`), 4 or 5
+(the adding and the multiplication problem, `lstm_c_stream_driver.c`). `lstm.c`
 (www.bioinf.jku.at/software/lstm) is not in this repository; give the folder
 that holds a copy. The driver's dump mode draws lstm.c's initial weights
 (seed 1; the paper's net: 276 or 93 weights, zero start) and trains with
 lstm.c's functions in double precision on the table's trial 0 data (Reber:
-strings it picks from the training set; 4: the first fresh sequences of
-the trial's stream), writing the weights. The same weights are loaded into
+strings it picks from the training set; 4 and 5: sequences of lstm_zoo's
+generator, seed (0, 0)), writing the weights. The same weights are loaded into
 `reproduce.build_model(EXPERIMENT, "paper", ...)` and trained by
 `PaperLearningRule` (one update per sequence, eq. 19, the paper setting's
 rate) on the same sequences, in float64 (JAX with x64).
@@ -36,50 +36,13 @@ keras.config.set_floatx("float64")
 import lstm_c_reber  # noqa: E402
 import lstm_c_stream  # noqa: E402
 import numpy as np  # noqa: E402
+from lstm_c_layout import NETS, keras_weights  # noqa: E402
 
 from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.datasets import reber  # noqa: E402
 from lstm_zoo.paper_learning import PaperLearningRule  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-#: experiment -> inputs, outputs, blocks, cells per block, constant hidden
-#: units (lstm.c's output bias), every column biased (else the gates only),
-#: the paper's learning rate.
-NETS = {"1": (7, 7, 3, 2, 0, False, 0.5), "4": (2, 1, 2, 2, 1, True, 0.5)}
-
-
-def keras_weights(experiment, w):
-    """lstm.c's matrix `w[target, source]` in the layout of the layer
-    (`LSTM1997Cell`: columns [input gates | cell inputs | output gates],
-    recurrent rows [cells | input gates | output gates]) and its Dense layer."""
-    inputs, outputs, blocks, size, hidden, all_biased, _ = NETS[experiment]
-    bias_unit = inputs  # lstm.c's bias unit follows the inputs
-    first = inputs + 1 + hidden  # hi_in_mod
-    cells_total = blocks * size
-    columns, rows, cells = {}, {}, []
-    for u in range(blocks):
-        in_gate = first + u * (2 + size)
-        columns[in_gate], rows[in_gate] = u, cells_total + u
-        columns[in_gate + 1] = blocks + cells_total + u
-        rows[in_gate + 1] = cells_total + blocks + u
-        for v in range(size):
-            cell = in_gate + 2 + v
-            columns[cell], rows[cell] = blocks + size * u + v, size * u + v
-            cells.append(cell)
-    kernel = np.zeros((inputs, len(columns)))
-    recurrent = np.zeros((len(rows), len(columns)))
-    bias = np.zeros(len(columns))
-    for target, column in columns.items():
-        kernel[:, column] = w[target, :inputs]
-        bias[column] = w[target, bias_unit]
-        for source, row in rows.items():
-            recurrent[row, column] = w[target, source]
-    out = first + blocks * (2 + size)  # cell_mod: the output units follow
-    dense = np.stack([w[out : out + outputs, c] for c in cells])
-    if not all_biased:  # the gate columns only, [input | output]
-        gates = [*range(blocks), *range(blocks + cells_total, 2 * blocks + cells_total)]
-        return [kernel, recurrent, bias[gates], dense]
-    return [kernel, recurrent, bias, dense, w[out : out + outputs, first - 1]]
 
 
 def read_dump(path):
@@ -102,6 +65,7 @@ def picks_of(path):
 def run_lstm_c(experiment, lstm_c_dir, count, work):
     """Runs the driver's dump mode; returns the dump's path and the sequences
     it trained on, `[(x, y), ...]`."""
+    rate = str(NETS[experiment][-1])
     driver = "lstm_c_driver.c" if experiment == "1" else "lstm_c_stream_driver.c"
     binary, data, dump = (os.path.join(work, n) for n in ("driver", "data", "dump.txt"))
     subprocess.run(
@@ -122,7 +86,7 @@ def run_lstm_c(experiment, lstm_c_dir, count, work):
     if experiment == "1":
         lstm_c_reber.write_data(0, data)
         subprocess.run(
-            [binary, data, "1", str(count), "0.5", "0", "1", str(10 * count), dump],
+            [binary, data, "1", str(count), rate, "0", "1", str(10 * count), dump],
             check=True,
             capture_output=True,
         )
@@ -132,7 +96,7 @@ def run_lstm_c(experiment, lstm_c_dir, count, work):
     with open(data, "wb") as f:
         f.write(lstm_c_stream.records(x[:10], y[:10], lengths[:10]))
     subprocess.run(
-        [binary, data, "1", str(count), "0.5", "0", "0.01", "1", dump],
+        [binary, data, "1", str(count), rate, "0", "0.01", "1", dump],
         input=lstm_c_stream.records(x, y, lengths),
         check=True,
         capture_output=True,

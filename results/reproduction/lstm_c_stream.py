@@ -11,15 +11,29 @@ and what lstm.c computes). This script builds the driver with gcc, writes
 appends one JSON line a trial to `lstm_c_<EXPERIMENT>_start<Z>.jsonl` beside
 this file.
 
+With `--table`, a trial is the table's own trial in double precision: it
+starts from the initial weights of `reproduce.build_model(EXPERIMENT,
+"paper", ...)` for that trial (`lstm_c_layout.lstm_matrix`) and trains on
+the trial's own stream (`paper_tasks.stream` as `reproduce.run_trial`
+draws it), and the lines go to `lstm_c_<EXPERIMENT>_table_start<Z>.jsonl`.
+
+`--input_gate_bias=B1,B2` (with `--table`) builds the table's net with
+those input gate biases in place of the table's (`gate_bias.py`'s change)
+and adds `_igb<B1>_<B2>` to the file name.
+
 Usage:
-    python lstm_c_stream.py EXPERIMENT LSTM_C_DIR ZERO_START BUDGET TRIAL...
+    python lstm_c_stream.py [--table [--input_gate_bias=B1,B2]] EXPERIMENT LSTM_C_DIR \
+        ZERO_START BUDGET TRIAL...
 
     EXPERIMENT: 4 (criterion: none of the last 2,000 sequences wrong, their
     MSE below 0.01; rate 0.5), 5 (fewer than 140 of them wrong; rate 0.1) or
     5/n_seq=13 (fewer than 13 wrong, the paper's second test of 5), as the
     paper sets them. ZERO_START: 1 for zero activations before each
-    sequence, 0 for lstm.c's 0.5. A trial's initial weights come from
-    lstm.c's random() seeded with TRIAL + 1.
+    sequence, 0 for lstm.c's 0.5. Without `--table`, a trial's initial
+    weights come from lstm.c's random() seeded with TRIAL + 1, and the input
+    gate biases are -3 and -6 plus the draw (the driver's; for 5 that is
+    section 5.5's "like in Section 5.4", where table 10 says "r"); with
+    `--table` they are the table's (4: -3 and -6; 5: drawn).
 """
 
 import concurrent.futures
@@ -30,8 +44,9 @@ import sys
 import tempfile
 
 import numpy as np
+from lstm_c_layout import lstm_matrix
 
-from lstm_zoo.datasets import adding, multiplication
+from lstm_zoo.datasets import adding, multiplication, paper_tasks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 T = 100
@@ -57,7 +72,62 @@ def records(inputs, targets, lengths):
     return b"".join(parts)
 
 
+def fresh_stream(experiment, trial, budget):
+    """Fresh sequences from the seeds `(trial, k)`, `CHUNK` at a time, as records."""
+    for k in range(-(-budget // CHUNK)):
+        yield records(*generate(experiment, CHUNK, (trial, k)))
+
+
+def table_stream(experiment, trial, budget):
+    """The training sequences of the table's trial `trial` (seed 0), in the
+    order `reproduce.run_trial` trains on them, `CHUNK` records at a time."""
+    from lstm_zoo import reproduce
+
+    first = paper_tasks.generate(experiment, 1, 0)
+    chunk = reproduce.training_chunk(first[0], 1)
+    batches = paper_tasks.stream(experiment, 1, seed=(trial,), chunk=chunk, bucket=16)
+    parts = []
+    for _, batch in zip(range(budget), batches, strict=False):
+        x, y = batch[0][0], batch[1][0]
+        steps = int(np.nonzero(np.any(x != 0, axis=-1))[0][-1]) + 1
+        parts.append(records(x[None], y[None], [steps]))
+        if len(parts) == CHUNK:
+            yield b"".join(parts)
+            parts = []
+    yield b"".join(parts)
+
+
+def table_weights(experiment, trial, path, input_gate_bias=None):
+    """Writes the table's trial `trial`'s initial weights as lstm.c's matrix;
+    `input_gate_bias`, a tuple, replaces the row's input gate biases."""
+    import dataclasses
+
+    from lstm_zoo import reproduce
+
+    if input_gate_bias is not None:
+        row = reproduce.EXPERIMENTS[experiment]
+        reproduce.EXPERIMENTS[experiment] = dataclasses.replace(
+            row, input_gate_bias=input_gate_bias
+        )
+    model = reproduce.build_model(experiment, "paper", 2, 1, False, True, trial, {})
+    np.savetxt(path, lstm_matrix(experiment, model.get_weights()), fmt="%.17g")
+
+
 def main(argv):
+    table = "--table" in argv
+    biases = [a.split("=", 1)[1] for a in argv if a.startswith("--input_gate_bias=")]
+    argv = [a for a in argv if a != "--table" and not a.startswith("--input_gate_bias=")]
+    input_gate_bias = None
+    if biases:
+        try:
+            input_gate_bias = tuple(float(v) for v in biases[-1].split(","))
+        except ValueError:
+            input_gate_bias = ()
+        if not table or len(input_gate_bias) != 2:
+            raise ValueError(
+                f"--input_gate_bias={biases[-1]!r}: expected two comma-separated numbers, "
+                "with --table"
+            )
     if len(argv) < 6:
         raise SystemExit(__doc__)
     experiment, lstm_c_dir, zero, budget, *trials = argv[1:]
@@ -89,6 +159,10 @@ def main(argv):
     with open(test_path, "wb") as f:
         f.write(records(*generate(experiment, 2560, (0, 99_999))))
     name = experiment.replace("/", "_").replace("=", "")
+    if table:
+        name += "_table"
+    if input_gate_bias:
+        name += "_igb" + "_".join(f"{v:g}" for v in input_gate_bias)
     out = os.path.join(HERE, f"lstm_c_{name}_start{zero}.jsonl")
 
     def run(trial):
@@ -102,6 +176,10 @@ def main(argv):
             str(max_mse),
             zero,
         ]
+        if table:
+            init = os.path.join(work, f"init_{trial}.txt")
+            table_weights(experiment[0], trial, init, input_gate_bias)
+            args += ["-", init]
         process = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
@@ -109,9 +187,10 @@ def main(argv):
             stderr=subprocess.DEVNULL,
             text=False,
         )
+        stream = table_stream if table else fresh_stream
         try:
-            for k in range(-(-int(budget) // CHUNK)):
-                process.stdin.write(records(*generate(experiment, CHUNK, (trial, k))))
+            for part in stream(experiment[0], trial, int(budget)):
+                process.stdin.write(part)
         except BrokenPipeError:
             pass  # solved: the driver stopped reading
         try:
@@ -125,7 +204,14 @@ def main(argv):
             "experiment": experiment[0],
             "params": f"T={T}" + experiment[1:].replace("/", ","),
             "trial": trial,
-            "init": trial + 1,
+            "init": "table" if table else trial + 1,
+            "input_gate_bias": (
+                ",".join(f"{v:g}" for v in input_gate_bias)
+                if input_gate_bias
+                else "-3,-6"
+                if experiment == "4" or not table
+                else "r"
+            ),
             "rate": rate,
             "weights": 93,
             "zero_start": zero == "1",

@@ -3,10 +3,11 @@
    the adding and the multiplication problem, on fresh sequences of lstm_zoo's generators.
 
    Build: gcc -O2 -std=gnu89 -w -I DIR_WITH_LSTM_C lstm_c_stream_driver.c -lm
-   Run:   ./a.out TEST_FILE SEED BUDGET RATE MAX_WRONG MAX_MSE ZERO_START [DUMP] < SEQUENCES
+   Run:   ./a.out TEST_FILE SEED BUDGET RATE MAX_WRONG MAX_MSE ZERO_START [DUMP [INIT]] < SEQUENCES
 
    lstm.c's functions do the work: initia (weights on its grid in [-0.1, 0.1], the input
-   gate biases -3 and -6 added to the draw, the output gates' drawn), reset_net,
+   gate biases -3 and -6 added to the draw, the output gates' drawn: the adding net's, and
+   for 5 the reading of section 5.5's "like in Section 5.4", where table 10 has "r"), reset_net,
    forward_pass, derivatives (the steps without a target), backward_pass (the sequence's last
    step: eq. 19's error, the truncated gradient, the state derivatives) and weight_update
    (one update per sequence). The net is table 10's for 4 and 5: 2 blocks of 2 cells, 2
@@ -25,11 +26,14 @@
    then "test_wrong FRACTION test_mse MSE" on TEST_FILE's sequences; progress on stderr.
    With DUMP, writes to that file the weights after initialisation ("weights 0") and after 1,
    10, 100, 1000, ... training sequences ("weights N": W_mod, ges_mod rows of cell_mod
-   values), for lstm_c_check.py. */
+   values), for lstm_c_check.py; "-" writes none. With INIT, the weights drawn by initia are
+   replaced by that file's matrix (the same layout), for instance a table trial's initial
+   weights (lstm_c_stream.py --table). */
 #define main lstm_c_main
 #include "lstm.c"
 #undef main
 #include <stdlib.h>
+#include <string.h>
 
 #define INPUTS 2
 #define MAX_STEPS 2100
@@ -39,6 +43,16 @@
 static float seq_in[MAX_STEPS][INPUTS], seq_target;
 static int seq_steps, zero_start;
 static FILE *dump;
+
+static void load_weights(const char *path) {
+  int i, j;
+  FILE *f = fopen(path, "r");
+  if (!f) { fprintf(stderr, "cannot open INIT %s\n", path); exit(2); }
+  for (i = 0; i < ges_mod; i++)
+    for (j = 0; j < cell_mod; j++)
+      if (fscanf(f, "%lf", &W_mod[i][j]) != 1) { fprintf(stderr, "INIT: too few weights\n"); exit(2); }
+  fclose(f);
+}
 
 static void dump_weights(long seen) {
   int i, j;
@@ -122,8 +136,8 @@ int main(int argc, char **argv) {
   double max_mse, squared = 0.0, test_squared = 0.0;
   long test_wrong = 0, test_count = 0;
   long next_dump = 1;
-  if (argc != 8 && argc != 9) {
-    fprintf(stderr, "usage: %s TEST_FILE SEED BUDGET RATE MAX_WRONG MAX_MSE ZERO_START [DUMP] < SEQUENCES\n", argv[0]);
+  if (argc < 8 || argc > 10) {
+    fprintf(stderr, "usage: %s TEST_FILE SEED BUDGET RATE MAX_WRONG MAX_MSE ZERO_START [DUMP [INIT]] < SEQUENCES\n", argv[0]);
     return 2;
   }
   ran_sta = atoi(argv[2]);
@@ -132,7 +146,7 @@ int main(int argc, char **argv) {
   max_wrong = atoi(argv[5]);
   max_mse = atof(argv[6]);
   zero_start = atoi(argv[7]);
-  if (argc == 9 && !(dump = fopen(argv[8], "w"))) { fprintf(stderr, "cannot open DUMP %s\n", argv[8]); return 2; }
+  if (argc >= 9 && strcmp(argv[8], "-") != 0 && !(dump = fopen(argv[8], "w"))) { fprintf(stderr, "cannot open DUMP %s\n", argv[8]); return 2; }
 
   in_mod = INPUTS + 1; /* main() of lstm.c adds the bias unit */
   out_mod = 1;
@@ -153,6 +167,7 @@ int main(int argc, char **argv) {
 
   srandom(ran_sta);
   initia();
+  if (argc == 10) load_weights(argv[9]);
   clamp_hidden_bias();
   dump_weights(0);
   for (seen = 0; seen < budget; seen++) {

@@ -1,0 +1,55 @@
+"""The input gate biases of experiment 5, read the other way
+(`results/reproduction.md`, "5's input gate biases").
+
+    python results/reproduction/gate_bias.py EXPERIMENT SETTING BIASES BUDGET TRIAL [TRIAL ...]
+
+Runs `reproduce.run_trial` with the row's `Experiment.input_gate_bias`
+replaced by BIASES (comma-separated, one per block; `r` for the table's "r",
+drawn like the other weights): the same nets otherwise, and the same draws,
+data, rule and criterion as the table's rows. Table 10 gives 5's input gates
+"r"; section 5.5 builds 5's net "like in Section 5.4", whose input gates start
+at -3 and -6 (`gate_bias.py 5 paper -3,-6 ...`). EXPERIMENT is as `lstm-zoo
+reproduce --experiments` takes it (`5`, `5/n_seq=13`). Prints one JSON line
+per trial (the curve left out) and appends it to
+`gate_bias_<experiment>_<setting>.jsonl` beside this script.
+"""
+
+import dataclasses
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import screen  # noqa: E402
+
+from lstm_zoo import reproduce  # noqa: E402
+
+
+def parse_biases(text, blocks):
+    """`"-3,-6"` -> `(-3.0, -6.0)`; `"r"` -> `None` (drawn like the other weights)."""
+    if text == "r":
+        return None
+    try:
+        biases = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        biases = ()
+    if len(biases) != blocks:
+        raise ValueError(f"BIASES={text!r}: expected {blocks} comma-separated numbers or 'r'")
+    return biases
+
+
+def main(spec, setting, text, budget, trials):
+    experiment, params = reproduce.parse_experiment(spec)
+    row = reproduce.EXPERIMENTS[experiment]
+    biases = parse_biases(text, row.blocks)
+    field = "modern_input_gate_bias" if setting == "modern" else "input_gate_bias"
+    reproduce.EXPERIMENTS[experiment] = dataclasses.replace(row, **{field: biases})
+    screen.record(screen.name_for("gate_bias", spec, setting), experiment, params, setting,
+                  trials, budget, lambda: {"input_gate_bias": text})  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 6:
+        raise SystemExit(__doc__)
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]),
+         [int(t) for t in sys.argv[5:]])  # fmt: skip
