@@ -1,9 +1,11 @@
 """What the one-off screens beside this file share: run trials of
 `reproduce.run_trial` and keep each result as a JSON line.
 
-The screens (`optimizer_screen.py`, `precision.py`, `rate_screen.py`,
+The screens (`gate_bias.py`, `optimizer_screen.py`, `precision.py`, `rate_screen.py`,
 `reber_cross.py`, `simulator_init.py`, `start_state.py`, `test_schedule.py`)
-patch `reproduce`, `criteria` or the layer first, then call `record`.
+patch `reproduce`, `criteria` or the layer first, then call `record`. The
+`lstm_c_*.py` scripts run the JKU simulator's own functions instead
+(`lstm_c_reber.py`, `lstm_c_stream.py`, `lstm_c_check.py`).
 """
 
 import json
