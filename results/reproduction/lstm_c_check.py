@@ -36,53 +36,36 @@ keras.config.set_floatx("float64")
 import lstm_c_reber  # noqa: E402
 import lstm_c_stream  # noqa: E402
 import numpy as np  # noqa: E402
-from lstm_c_layout import NETS, keras_weights  # noqa: E402
+from lstm_c_common import NETS, build_driver, keras_weights  # noqa: E402
 
 from lstm_zoo import reproduce  # noqa: E402
 from lstm_zoo.datasets import reber  # noqa: E402
 from lstm_zoo.paper_learning import PaperLearningRule  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def read_dump(path):
-    weights, current = {}, None
+    """A driver's dump: `{sequences seen: lstm.c's matrix}` and the training
+    strings it picked (Reber's "string I" lines; empty for 4 and 5)."""
+    weights, picks, current = {}, [], None
     with open(path) as f:
         for line in f:
             word, *rest = line.split()
             if word == "weights":
                 current = weights.setdefault(int(rest[0]), [])
-            elif word != "string":
+            elif word == "string":
+                picks.append(int(rest[0]))
+            else:
                 current.append([float(v) for v in (word, *rest)])
-    return {k: np.array(v) for k, v in weights.items()}
-
-
-def picks_of(path):
-    with open(path) as f:
-        return [int(line.split()[1]) for line in f if line.startswith("string ")]
+    return {k: np.array(v) for k, v in weights.items()}, picks
 
 
 def run_lstm_c(experiment, lstm_c_dir, count, work):
-    """Runs the driver's dump mode; returns the dump's path and the sequences
-    it trained on, `[(x, y), ...]`."""
+    """Runs the driver's dump mode; returns its weights (`read_dump`) and the
+    sequences it trained on, `[(x, y), ...]`."""
     rate = str(NETS[experiment][-1])
     driver = "lstm_c_driver.c" if experiment == "1" else "lstm_c_stream_driver.c"
     binary, data, dump = (os.path.join(work, n) for n in ("driver", "data", "dump.txt"))
-    subprocess.run(
-        [
-            "gcc",
-            "-O2",
-            "-std=gnu89",
-            "-w",
-            "-I",
-            lstm_c_dir,
-            os.path.join(HERE, driver),
-            "-o",
-            binary,
-            "-lm",
-        ],
-        check=True,
-    )
+    build_driver(driver, lstm_c_dir, binary)
     if experiment == "1":
         lstm_c_reber.write_data(0, data)
         subprocess.run(
@@ -90,8 +73,9 @@ def run_lstm_c(experiment, lstm_c_dir, count, work):
             check=True,
             capture_output=True,
         )
+        weights, picks = read_dump(dump)
         x, y, lengths, _ = reber.embedded_reber(256, seed=(0, 1))
-        return dump, [(x[i, : lengths[i]], y[i, : lengths[i]]) for i in picks_of(dump)]
+        return weights, [(x[i, : lengths[i]], y[i, : lengths[i]]) for i in picks]
     x, y, lengths = lstm_c_stream.generate(experiment, count, (0, 0))
     with open(data, "wb") as f:
         f.write(lstm_c_stream.records(x[:10], y[:10], lengths[:10]))
@@ -101,15 +85,15 @@ def run_lstm_c(experiment, lstm_c_dir, count, work):
         check=True,
         capture_output=True,
     )
-    return dump, [(x[i, : lengths[i]], y[i]) for i in range(count)]
+    return read_dump(dump)[0], [(x[i, : lengths[i]], y[i]) for i in range(count)]
 
 
 def main(experiment, lstm_c_dir, count):
     if experiment not in NETS:
         raise ValueError(f"EXPERIMENT={experiment!r}: expected one of {sorted(NETS)}")
     inputs, outputs, *_, rate = NETS[experiment]
-    dump, sequences = run_lstm_c(experiment, lstm_c_dir, count, tempfile.mkdtemp(prefix="lstm_c_"))
-    weights = read_dump(dump)
+    work = tempfile.mkdtemp(prefix="lstm_c_")
+    weights, sequences = run_lstm_c(experiment, lstm_c_dir, count, work)
     per_step = experiment == "1"
     model = reproduce.build_model(experiment, "paper", inputs, outputs, per_step, True, 0, {})
     start = keras_weights(experiment, weights[0])

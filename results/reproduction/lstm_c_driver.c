@@ -1,5 +1,5 @@
 /* Drives the functions of the JKU LSTM simulator (lstm.c, www.bioinf.jku.at/software/lstm,
-   not part of this repository) on experiment 1 of Hochreiter & Schmidhuber (1997), the
+   not part of this repository; included through lstm_c_common.h) on experiment 1 of Hochreiter & Schmidhuber (1997), the
    embedded Reber grammar, with the data and the success test of lstm_zoo's table.
 
    Build: gcc -O2 -std=gnu89 -w -I DIR_WITH_LSTM_C lstm_c_driver.c -lm
@@ -30,10 +30,7 @@
    ("weights N": the matrix W_mod, ges_mod rows of cell_mod values) and, before each string,
    its index in the training set ("string I"), so that another implementation can be run
    from the same start on the same strings (lstm_c_check.py). */
-#define main lstm_c_main
-#include "lstm.c"
-#undef main
-#include <stdlib.h>
+#include "lstm_c_common.h"
 
 #define MAX_STEPS 400
 #define MAX_STRINGS 512
@@ -45,19 +42,7 @@ typedef struct {
 } string_t;
 
 static string_t train_set[MAX_STRINGS], test_set[MAX_STRINGS];
-static int train_count, test_count, biased_cells, zero_start;
-static FILE *dump;
-
-static void dump_weights(long seen) {
-  int i, j;
-  if (!dump) return;
-  fprintf(dump, "weights %ld\n", seen);
-  for (i = 0; i < ges_mod; i++) {
-    for (j = 0; j < cell_mod; j++) fprintf(dump, "%.17g ", W_mod[i][j]);
-    fprintf(dump, "\n");
-  }
-}
-
+static int train_count, test_count, biased_cells;
 static int read_set(FILE *f, string_t *set) {
   int n, i, t;
   if (fscanf(f, "%d", &n) != 1 || n > MAX_STRINGS) { fprintf(stderr, "bad set size\n"); exit(2); }
@@ -77,26 +62,12 @@ static int cell_unit(int u, int v) {
   return i + 2 + v;
 }
 
-static void start_string(void) {
-  int i, u, v;
-  reset_net();
-  if (zero_start) {
-    for (i = 0; i < ges_mod; i++) Yk_mod_new[i] = Yk_mod_old[i] = 0.0;
-    for (u = 0; u < num_blocks; u++) for (v = 0; v < block_size[u]; v++) Yc[u][v] = 0.0;
-  }
-}
-
 static void set_step(const string_t *s, int t) {
   int i;
   for (i = 0; i < in_mod - 1; i++) Yk_mod_new[i] = Yk_mod_old[i] = (i == s->input[t]) ? 1.0 : 0.0;
   Yk_mod_new[in_mod - 1] = Yk_mod_old[in_mod - 1] = 1.0; /* lstm.c's bias unit */
   for (i = 0; i < out_mod; i++) target_a[i] = (i == s->target[t]) ? 1.0 : 0.0;
   targ = 1;
-}
-
-static void keep_activations(void) {
-  int i;
-  for (i = 0; i < ges_mod; i++) Yk_mod_old[i] = Yk_mod_new[i];
 }
 
 static void clamp_cell_biases(void) {
@@ -111,7 +82,7 @@ static void clamp_cell_biases(void) {
 
 static void train_string(const string_t *s) {
   int t, k, j;
-  start_string();
+  start_sequence();
   for (t = 0; t < s->steps; t++) {
     set_step(s, t);
     forward_pass();
@@ -125,7 +96,7 @@ static void train_string(const string_t *s) {
 
 static int string_correct(const string_t *s) {
   int t, k, ok = 1;
-  start_string();
+  start_sequence();
   for (t = 0; t < s->steps; t++) {
     double lowest_legal = 1e9, highest_illegal = -1e9;
     set_step(s, t);
@@ -153,7 +124,6 @@ int main(int argc, char **argv) {
   long budget, seen;
   int check_every, u;
   double fraction = 0.0;
-  long next_dump = 1;
   if (argc != 8 && argc != 9) {
     fprintf(stderr, "usage: %s DATA SEED BUDGET RATE BIASED_CELLS ZERO_START CHECK_EVERY [DUMP]\n", argv[0]);
     return 2;
@@ -197,7 +167,7 @@ int main(int argc, char **argv) {
     int pick = random() % train_count;
     if (dump) fprintf(dump, "string %d\n", pick);
     train_string(&train_set[pick]);
-    if (seen == next_dump) { dump_weights(seen); next_dump *= 10; }
+    dump_weights(seen);
     if (seen % check_every == 0) {
       fraction = fraction_correct();
       if (seen % (check_every * 40) == 0) fprintf(stderr, "%ld %.4f\n", seen, fraction);

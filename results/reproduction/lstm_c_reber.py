@@ -3,8 +3,9 @@ functions, as an independent check of `lstm_zoo.paper_learning`.
 
 `lstm.c` (www.bioinf.jku.at/software/lstm, the simulator of Hochreiter's
 institute) is not in this repository; give the folder that holds a copy.
-`lstm_c_driver.c` beside this file `#include`s it and replaces its `main`
-(its docstring says what the driver sets and what lstm.c computes). This
+`lstm_c_driver.c` beside this file `#include`s it (through
+`lstm_c_common.h`) and replaces its `main` (its docstring says what the
+driver sets and what lstm.c computes). This
 script writes each data set in the driver's format (the strings of the
 table's trials: `reproduce.run_trial`'s training and test sets), builds the
 driver with gcc, runs the paper's 30 trials (3 data sets x 10 initial
@@ -25,6 +26,8 @@ import os
 import subprocess
 import sys
 import tempfile
+
+from lstm_c_common import build_driver
 
 from lstm_zoo.datasets import reber
 
@@ -60,28 +63,12 @@ def main(argv):
     if len(argv) != 6:
         raise SystemExit(__doc__)
     lstm_c_dir, rate, biased, zero, budget = argv[1:]
-    if not os.path.isfile(os.path.join(lstm_c_dir, "lstm.c")):
-        raise ValueError(f"LSTM_C_DIR={lstm_c_dir!r} holds no lstm.c")
     for name, value in (("BIASED_CELLS", biased), ("ZERO_START", zero)):
         if value not in ("0", "1"):
             raise ValueError(f"{name}={value!r}: expected 0 or 1")
     work = tempfile.mkdtemp(prefix="lstm_c_")
     binary = os.path.join(work, "reber")
-    subprocess.run(
-        [
-            "gcc",
-            "-O2",
-            "-std=gnu89",
-            "-w",
-            "-I",
-            lstm_c_dir,
-            os.path.join(HERE, "lstm_c_driver.c"),
-            "-o",
-            binary,
-            "-lm",
-        ],
-        check=True,
-    )
+    build_driver("lstm_c_driver.c", lstm_c_dir, binary)
     for data_set in DATA_SETS:
         write_data(data_set, os.path.join(work, f"data_{data_set}.txt"))
     out = os.path.join(HERE, f"lstm_c_1_rate{rate}_cells{biased}_start{zero}.jsonl")

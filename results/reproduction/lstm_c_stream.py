@@ -4,16 +4,16 @@ run by the JKU LSTM simulator's own functions, as an independent check of
 
 `lstm.c` (www.bioinf.jku.at/software/lstm) is not in this repository; give
 the folder that holds a copy. `lstm_c_stream_driver.c` beside this file
-`#include`s it and replaces its `main` (its comment says what the driver sets
-and what lstm.c computes). This script builds the driver with gcc, writes
-2,560 test sequences, and for each trial pipes fresh training sequences of
-`lstm_zoo.datasets` (seeds `(trial, k)`) into it, two trials at a time. It
-appends one JSON line a trial to `lstm_c_<EXPERIMENT>_start<Z>.jsonl` beside
-this file.
+`#include`s it (through `lstm_c_common.h`) and replaces its `main` (its
+comment says what the driver sets and what lstm.c computes). This script
+builds the driver with gcc, writes 2,560 test sequences, and for each trial
+pipes fresh training sequences of `lstm_zoo.datasets` (seeds `(trial, k)`)
+into it, two trials at a time. It appends one JSON line a trial to
+`lstm_c_<EXPERIMENT>_start<Z>.jsonl` beside this file.
 
 With `--table`, a trial is the table's own trial in double precision: it
 starts from the initial weights of `reproduce.build_model(EXPERIMENT,
-"paper", ...)` for that trial (`lstm_c_layout.lstm_matrix`) and trains on
+"paper", ...)` for that trial (`lstm_c_common.lstm_matrix`) and trains on
 the trial's own stream (`paper_tasks.stream` as `reproduce.run_trial`
 draws it), and the lines go to `lstm_c_<EXPERIMENT>_table_start<Z>.jsonl`.
 
@@ -44,7 +44,7 @@ import sys
 import tempfile
 
 import numpy as np
-from lstm_c_layout import lstm_matrix
+from lstm_c_common import build_driver, lstm_matrix
 
 from lstm_zoo.datasets import adding, multiplication, paper_tasks
 
@@ -133,28 +133,12 @@ def main(argv):
     experiment, lstm_c_dir, zero, budget, *trials = argv[1:]
     if experiment not in SETTINGS:
         raise ValueError(f"EXPERIMENT={experiment!r}: expected one of {sorted(SETTINGS)}")
-    if not os.path.isfile(os.path.join(lstm_c_dir, "lstm.c")):
-        raise ValueError(f"LSTM_C_DIR={lstm_c_dir!r} holds no lstm.c")
     if zero not in ("0", "1"):
         raise ValueError(f"ZERO_START={zero!r}: expected 0 or 1")
     rate, max_wrong, max_mse = SETTINGS[experiment]
     work = tempfile.mkdtemp(prefix="lstm_c_")
     binary = os.path.join(work, "stream")
-    subprocess.run(
-        [
-            "gcc",
-            "-O2",
-            "-std=gnu89",
-            "-w",
-            "-I",
-            lstm_c_dir,
-            os.path.join(HERE, "lstm_c_stream_driver.c"),
-            "-o",
-            binary,
-            "-lm",
-        ],
-        check=True,
-    )
+    build_driver("lstm_c_stream_driver.c", lstm_c_dir, binary)
     test_path = os.path.join(work, "test.bin")
     with open(test_path, "wb") as f:
         f.write(records(*generate(experiment, 2560, (0, 99_999))))

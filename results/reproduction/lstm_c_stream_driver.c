@@ -1,5 +1,5 @@
 /* Drives the functions of the JKU LSTM simulator (lstm.c, www.bioinf.jku.at/software/lstm,
-   not part of this repository) on experiments 4 and 5 of Hochreiter & Schmidhuber (1997),
+   not part of this repository; included through lstm_c_common.h) on experiments 4 and 5 of Hochreiter & Schmidhuber (1997),
    the adding and the multiplication problem, on fresh sequences of lstm_zoo's generators.
 
    Build: gcc -O2 -std=gnu89 -w -I DIR_WITH_LSTM_C lstm_c_stream_driver.c -lm
@@ -29,11 +29,7 @@
    values), for lstm_c_check.py; "-" writes none. With INIT, the weights drawn by initia are
    replaced by that file's matrix (the same layout), for instance a table trial's initial
    weights (lstm_c_stream.py --table). */
-#define main lstm_c_main
-#include "lstm.c"
-#undef main
-#include <stdlib.h>
-#include <string.h>
+#include "lstm_c_common.h"
 
 #define INPUTS 2
 #define MAX_STEPS 2100
@@ -41,9 +37,7 @@
 #define THRESHOLD 0.04
 
 static float seq_in[MAX_STEPS][INPUTS], seq_target;
-static int seq_steps, zero_start;
-static FILE *dump;
-
+static int seq_steps;
 static void load_weights(const char *path) {
   int i, j;
   FILE *f = fopen(path, "r");
@@ -54,16 +48,6 @@ static void load_weights(const char *path) {
   fclose(f);
 }
 
-static void dump_weights(long seen) {
-  int i, j;
-  if (!dump) return;
-  fprintf(dump, "weights %ld\n", seen);
-  for (i = 0; i < ges_mod; i++) {
-    for (j = 0; j < cell_mod; j++) fprintf(dump, "%.17g ", W_mod[i][j]);
-    fprintf(dump, "\n");
-  }
-}
-
 static int read_sequence(FILE *f) {
   if (fread(&seq_steps, sizeof(int), 1, f) != 1) return 0;
   if (seq_steps < 1 || seq_steps > MAX_STEPS) { fprintf(stderr, "bad sequence length %d\n", seq_steps); exit(2); }
@@ -72,26 +56,12 @@ static int read_sequence(FILE *f) {
   return 1;
 }
 
-static void start_sequence(void) {
-  int i, u, v;
-  reset_net();
-  if (zero_start) {
-    for (i = 0; i < ges_mod; i++) Yk_mod_new[i] = Yk_mod_old[i] = 0.0;
-    for (u = 0; u < num_blocks; u++) for (v = 0; v < block_size[u]; v++) Yc[u][v] = 0.0;
-  }
-}
-
 static void set_step(int t) {
   int i;
   for (i = 0; i < INPUTS; i++) Yk_mod_new[i] = Yk_mod_old[i] = seq_in[t][i];
   Yk_mod_new[in_mod - 1] = Yk_mod_old[in_mod - 1] = 1.0; /* lstm.c's bias unit */
   target_a[0] = seq_target;
   targ = (t == seq_steps - 1);
-}
-
-static void keep_activations(void) {
-  int i;
-  for (i = 0; i < ges_mod; i++) Yk_mod_old[i] = Yk_mod_new[i];
 }
 
 /* The constant hidden unit (lstm.c's output bias) feeds the gates and cells too; the
@@ -135,7 +105,6 @@ int main(int argc, char **argv) {
   int max_wrong, wrong = 0, u;
   double max_mse, squared = 0.0, test_squared = 0.0;
   long test_wrong = 0, test_count = 0;
-  long next_dump = 1;
   if (argc < 8 || argc > 10) {
     fprintf(stderr, "usage: %s TEST_FILE SEED BUDGET RATE MAX_WRONG MAX_MSE ZERO_START [DUMP [INIT]] < SEQUENCES\n", argv[0]);
     return 2;
@@ -175,7 +144,7 @@ int main(int argc, char **argv) {
     int slot = seen % WINDOW;
     if (!read_sequence(stdin)) { fprintf(stderr, "the sequences ended after %ld\n", seen); return 2; }
     e = run_sequence(1);
-    if (seen + 1 == next_dump) { dump_weights(seen + 1); next_dump *= 10; }
+    dump_weights(seen + 1);
     if (seen >= WINDOW) { wrong -= wrong_at[slot]; squared -= squared_at[slot]; }
     wrong_at[slot] = fabs(e) >= THRESHOLD;
     squared_at[slot] = e * e;

@@ -1,6 +1,6 @@
-"""lstm.c's weight matrix against the layout of `reproduce.build_model`'s
-paper nets, for the lstm.c scripts beside this file (`lstm_c_check.py`,
-`lstm_c_stream.py`).
+"""What the lstm.c scripts beside this file share (`lstm_c_reber.py`,
+`lstm_c_stream.py`, `lstm_c_check.py`): building a driver, and lstm.c's
+weight matrix against the layout of `reproduce.build_model`'s paper nets.
 
 lstm.c keeps every weight in one matrix `W_mod[target, source]` over its
 units: the inputs, a bias unit, the hidden units (here at most lstm.c's
@@ -11,13 +11,27 @@ recurrent rows [cells | input gates | output gates]; the Dense layer reads
 the cells.
 """
 
+import os
+import subprocess
+
 import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: experiment -> inputs, outputs, blocks, cells per block, constant hidden
 #: units (lstm.c's output bias), every column biased (else the gates only),
 #: the paper's learning rate.
 NETS = {"1": (7, 7, 3, 2, 0, False, 0.5), "4": (2, 1, 2, 2, 1, True, 0.5),
         "5": (2, 1, 2, 2, 1, True, 0.1)}  # fmt: skip
+
+
+def build_driver(driver, lstm_c_dir, binary):
+    """Compiles the driver `driver` (a file beside this one) against the
+    `lstm.c` in `lstm_c_dir` into `binary`."""
+    if not os.path.isfile(os.path.join(lstm_c_dir, "lstm.c")):
+        raise ValueError(f"LSTM_C_DIR={lstm_c_dir!r} holds no lstm.c")
+    command = ["gcc", "-O2", "-std=gnu89", "-w", "-I", lstm_c_dir]
+    subprocess.run([*command, os.path.join(HERE, driver), "-o", binary, "-lm"], check=True)
 
 
 def _units(experiment):
