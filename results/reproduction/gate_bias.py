@@ -8,7 +8,9 @@ replaced by BIASES (comma-separated, one per block; `r` for the table's "r",
 drawn like the other weights): the same nets otherwise, and the same draws,
 data, rule and criterion as the table's rows. Table 10 gives 5's input gates
 "r"; section 5.5 builds 5's net "like in Section 5.4", whose input gates start
-at -3 and -6 (`gate_bias.py 5 paper -3,-6 ...`). EXPERIMENT is as `lstm-zoo
+at -3 and -6. The screen of -3, -6 (`gate_bias.py 5 paper -3,-6 ...`,
+2026-12-07) led the paper setting to take them on 2026-12-08; `gate_bias.py 5
+paper r ...` runs the table's reading now. EXPERIMENT is as `lstm-zoo
 reproduce --experiments` takes it (`5`, `5/n_seq=13`). Prints one JSON line
 per trial (the curve left out) and appends it to
 `gate_bias_<experiment>_<setting>.jsonl` beside this script.
