@@ -40,12 +40,25 @@ def parse_biases(text, blocks):
     return biases
 
 
-def main(spec, setting, text, budget, trials):
-    experiment, params = reproduce.parse_experiment(spec)
+def use_input_gate_bias(experiment, setting, text):
+    """Replaces the row's initial input gate biases for `setting` by `text`
+    (as `parse_biases` reads it) in `reproduce.EXPERIMENTS`."""
     row = reproduce.EXPERIMENTS[experiment]
     biases = parse_biases(text, row.blocks)
     field = "modern_input_gate_bias" if setting == "modern" else "input_gate_bias"
     reproduce.EXPERIMENTS[experiment] = dataclasses.replace(row, **{field: biases})
+
+
+def biases_text(experiment):
+    """The paper setting's input gate biases of `experiment` as `parse_biases`
+    reads them: `"-3,-6"`, or `"r"` where they are drawn."""
+    biases = reproduce.EXPERIMENTS[experiment].input_gate_bias
+    return ",".join(f"{v:g}" for v in biases) if biases else "r"
+
+
+def main(spec, setting, text, budget, trials):
+    experiment, params = reproduce.parse_experiment(spec)
+    use_input_gate_bias(experiment, setting, text)
     screen.record(screen.name_for("gate_bias", spec, setting), experiment, params, setting,
                   trials, budget, lambda: {"input_gate_bias": text})  # fmt: skip
 

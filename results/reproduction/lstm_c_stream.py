@@ -17,9 +17,15 @@ starts from the initial weights of `reproduce.build_model(EXPERIMENT,
 the trial's own stream (`paper_tasks.stream` as `reproduce.run_trial`
 draws it), and the lines go to `lstm_c_<EXPERIMENT>_table_start<Z>.jsonl`.
 
-`--input_gate_bias=B1,B2` (with `--table`) builds the table's net with
-those input gate biases in place of the table's (`gate_bias.py`'s change)
-and adds `_igb<B1>_<B2>` to the file name.
+The table's initial weights are JAX's draws (`reproduce` runs on JAX;
+another backend draws other numbers from the same seeds), so this script
+sets `KERAS_BACKEND=jax` unless it is set. Before 2026-12-08 it did not, and
+its `--table` runs built TensorFlow's draws (`*_table_tf_*.jsonl`).
+
+`--input_gate_bias=B1,B2` or `r` (with `--table`) builds the table's net
+with those input gate biases in place of the table's (`gate_bias.py`'s
+change). A `--table` file name ends in the input gate biases its nets start
+from: `_igb-3_-6`, or `_igbr` where they are drawn.
 
 Usage:
     python lstm_c_stream.py [--table [--input_gate_bias=B1,B2]] EXPERIMENT LSTM_C_DIR \
@@ -33,7 +39,8 @@ Usage:
     weights come from lstm.c's random() seeded with TRIAL + 1, and the input
     gate biases are -3 and -6 plus the draw (the driver's; for 5 that is
     section 5.5's "like in Section 5.4", where table 10 says "r"); with
-    `--table` they are the table's (4: -3 and -6; 5: drawn).
+    `--table` they are the table's (-3 and -6: 5 takes 4's since
+    2026-12-08; until then table 10's "r").
 """
 
 import concurrent.futures
@@ -44,9 +51,12 @@ import sys
 import tempfile
 
 import numpy as np
-from lstm_c_common import build_driver, lstm_matrix
 
-from lstm_zoo.datasets import adding, multiplication, paper_tasks
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from lstm_c_common import build_driver, lstm_matrix  # noqa: E402
+
+from lstm_zoo.datasets import adding, multiplication, paper_tasks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 T = 100
@@ -97,18 +107,14 @@ def table_stream(experiment, trial, budget):
     yield b"".join(parts)
 
 
-def table_weights(experiment, trial, path, input_gate_bias=None):
-    """Writes the table's trial `trial`'s initial weights as lstm.c's matrix;
-    `input_gate_bias`, a tuple, replaces the row's input gate biases."""
-    import dataclasses
+def table_weights(experiment, trial, path, biases):
+    """Writes the table's trial `trial`'s initial weights as lstm.c's matrix,
+    with the input gate biases `biases` (`gate_bias.parse_biases`' text)."""
+    import gate_bias
 
     from lstm_zoo import reproduce
 
-    if input_gate_bias is not None:
-        row = reproduce.EXPERIMENTS[experiment]
-        reproduce.EXPERIMENTS[experiment] = dataclasses.replace(
-            row, input_gate_bias=input_gate_bias
-        )
+    gate_bias.use_input_gate_bias(experiment, "paper", biases)
     model = reproduce.build_model(experiment, "paper", 2, 1, False, True, trial, {})
     np.savetxt(path, lstm_matrix(experiment, model.get_weights()), fmt="%.17g")
 
@@ -117,17 +123,8 @@ def main(argv):
     table = "--table" in argv
     biases = [a.split("=", 1)[1] for a in argv if a.startswith("--input_gate_bias=")]
     argv = [a for a in argv if a != "--table" and not a.startswith("--input_gate_bias=")]
-    input_gate_bias = None
-    if biases:
-        try:
-            input_gate_bias = tuple(float(v) for v in biases[-1].split(","))
-        except ValueError:
-            input_gate_bias = ()
-        if not table or len(input_gate_bias) != 2:
-            raise ValueError(
-                f"--input_gate_bias={biases[-1]!r}: expected two comma-separated numbers, "
-                "with --table"
-            )
+    if biases and not table:
+        raise ValueError(f"--input_gate_bias={biases[-1]!r}: only with --table")
     if len(argv) < 6:
         raise SystemExit(__doc__)
     experiment, lstm_c_dir, zero, budget, *trials = argv[1:]
@@ -136,6 +133,19 @@ def main(argv):
     if zero not in ("0", "1"):
         raise ValueError(f"ZERO_START={zero!r}: expected 0 or 1")
     rate, max_wrong, max_mse = SETTINGS[experiment]
+    # The input gate biases the nets start from: the driver's own -3 and -6,
+    # or with --table the table's row's, or those given.
+    text = "-3,-6"
+    if table:
+        import gate_bias
+
+        text = biases[-1] if biases else gate_bias.biases_text(experiment[0])
+        try:
+            gate_bias.parse_biases(text, 2)
+        except ValueError:
+            raise ValueError(
+                f"--input_gate_bias={text!r}: expected two comma-separated numbers or 'r'"
+            ) from None
     work = tempfile.mkdtemp(prefix="lstm_c_")
     binary = os.path.join(work, "stream")
     build_driver("lstm_c_stream_driver.c", lstm_c_dir, binary)
@@ -144,9 +154,7 @@ def main(argv):
         f.write(records(*generate(experiment, 2560, (0, 99_999))))
     name = experiment.replace("/", "_").replace("=", "")
     if table:
-        name += "_table"
-    if input_gate_bias:
-        name += "_igb" + "_".join(f"{v:g}" for v in input_gate_bias)
+        name += "_table_igb" + text.replace(",", "_")
     out = os.path.join(HERE, f"lstm_c_{name}_start{zero}.jsonl")
 
     def run(trial):
@@ -162,7 +170,7 @@ def main(argv):
         ]
         if table:
             init = os.path.join(work, f"init_{trial}.txt")
-            table_weights(experiment[0], trial, init, input_gate_bias)
+            table_weights(experiment[0], trial, init, text)
             args += ["-", init]
         process = subprocess.Popen(
             args,
@@ -189,13 +197,7 @@ def main(argv):
             "params": f"T={T}" + experiment[1:].replace("/", ","),
             "trial": trial,
             "init": "table" if table else trial + 1,
-            "input_gate_bias": (
-                ",".join(f"{v:g}" for v in input_gate_bias)
-                if input_gate_bias
-                else "-3,-6"
-                if experiment == "4" or not table
-                else "r"
-            ),
+            "input_gate_bias": text,
             "rate": rate,
             "weights": 93,
             "zero_start": zero == "1",
